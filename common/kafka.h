@@ -1,0 +1,43 @@
+/* kafka.h: what every roomcast process needs around librdkafka: topic names with the
+ * configured prefix, a base configuration whose logs and errors go to our JSON log, and
+ * a reachability probe for /readyz.
+ *
+ * Ownership follows librdkafka: a conf returned here is consumed by rd_kafka_new on
+ * success and must be destroyed by the caller otherwise. */
+#ifndef RC_KAFKA_H
+#define RC_KAFKA_H
+
+#include <librdkafka/rdkafka.h>
+#include <stdint.h>
+
+/* Logical topic names (CONTRACT §5); the real name is the prefix + this. */
+#define RC_TOPIC_ROOMS "roomcast.rooms"
+#define RC_TOPIC_CLIENT_EVENTS "roomcast.client-events"
+#define RC_TOPIC_DLQ "roomcast.dlq"
+extern const char *const rc_domain_topics[]; /* "domain.payment", ... NULL-terminated */
+
+/* prefix + name into buf; returns buf. */
+const char *rc_kafka_topic(const char *prefix, const char *name, char *buf, size_t len);
+
+/* The logical domain topic of a type: its family before the first dot, "domain.<family>"
+ * ("offer.created" -> "domain.offer"), except that payouts travel with payments
+ * ("payout.created" -> "domain.payment"). Returns NULL when type has no family. */
+const char *rc_kafka_domain_topic_for_type(const char *type, char *buf, size_t len);
+/* Whether a topic prefix only uses the characters Kafka allows in topic names. */
+int rc_kafka_prefix_valid(const char *prefix);
+
+/* A conf with bootstrap.servers, client.id, our log and error callbacks. Aborts on a
+ * property librdkafka refuses, since every property here is ours, not the user's. */
+rd_kafka_conf_t *rc_kafka_conf_new(const char *brokers, const char *client_id);
+/* Sets a property or aborts with a log line naming it: for properties roomcast chooses. */
+void rc_kafka_set(rd_kafka_conf_t *conf, const char *name, const char *value);
+
+/* Whether a broker answered a metadata request within timeout_ms. */
+int rc_kafka_reachable(rd_kafka_t *rk, int timeout_ms);
+
+/* Wall clock in microseconds, the unit of RoomEvent.produced_at_us. */
+int64_t rc_now_us(void);
+/* A random RFC 4122 version-4 UUID, 36 chars + NUL. */
+void rc_uuid4(char out[37]);
+
+#endif

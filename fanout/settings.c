@@ -1,0 +1,125 @@
+/* settings.c: roomcast-fanout's settings table and what derives from it. */
+#include "fanout/settings.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/alloc.h"
+#include "common/kafka.h"
+
+#define FANOUT_SETTINGS_N 8
+
+/* The table points into s, so it is rebuilt for each use rather than kept. */
+static void settings__items(fanout_settings *s, rc_cfg_item items[FANOUT_SETTINGS_N])
+{
+    const rc_cfg_item tmpl[FANOUT_SETTINGS_N] = {
+        {"ROOMCAST_KAFKA_BROKERS", RC_CFG_HOSTPORTS, "localhost:9092", &s->brokers, 0, 0, NULL,
+         "Kafka bootstrap servers"},
+        {"ROOMCAST_ADMIN_LISTEN", RC_CFG_ADDR, "0.0.0.0:9101", &s->admin_listen, 0, 0, NULL,
+         "/metrics, /healthz, /readyz"},
+        {"ROOMCAST_ROUTES_FILE", RC_CFG_FILE, NULL, &s->routes_file, 0, 0, NULL,
+         "routing table (JSON); unset for the shipped table"},
+        {"ROOMCAST_TOPIC_PREFIX", RC_CFG_STRING, "", &s->topic_prefix, 0, 0, NULL,
+         "prepended to every topic name"},
+        {"ROOMCAST_LOG_LEVEL", RC_CFG_ENUM, "info", &s->log_level, 0, 0, "debug,info,warn,error",
+         "least severe log level written"},
+        {"ROOMCAST_FANOUT_GROUP", RC_CFG_STRING, "roomcast-fanout", &s->group, 0, 0, NULL,
+         "consumer group shared by every fanout instance"},
+        {"ROOMCAST_FANOUT_TRANSACTIONAL_ID", RC_CFG_STRING, NULL, &s->transactional_id, 0, 0,
+         NULL, "Kafka transactional.id; unset for one generated per process"},
+        {"ROOMCAST_FANOUT_BATCH", RC_CFG_INT, "500", &s->batch, 1, 100000, NULL,
+         "domain events per transaction at most (a transaction also ends after 50 ms)"},
+    };
+    memcpy(items, tmpl, sizeof tmpl);
+}
+
+int fanout_settings_pattern(const char *prefix, char *buf, size_t len)
+{
+    /* Topic prefixes hold only [A-Za-z0-9._-] (rc_kafka_prefix_valid), and of those only
+     * '.' means something in a regex; escaping '-' or '_' would be undefined in POSIX ERE. */
+    size_t o = 0;
+    const char *head = "^", *tail = "domain\\..*";
+    for (const char *p = head; *p && o + 1 < len; p++)
+        buf[o++] = *p;
+    for (const char *p = prefix; *p; p++) {
+        if (*p == '.' && o + 1 < len)
+            buf[o++] = '\\';
+        if (o + 1 < len)
+            buf[o++] = *p;
+    }
+    for (const char *p = tail; *p && o + 1 < len; p++)
+        buf[o++] = *p;
+    if (len == 0)
+        return RC_ETOOBIG;
+    buf[o] = '\0';
+    return o + 1 < len ? RC_OK : RC_ETOOBIG;
+}
+
+/* A transactional.id no other process will use: a restarted fanout is a new producer, and
+ * zombie fencing comes from the consumer group generation (KIP-447), not from the id. */
+static void settings__generate_txid(fanout_settings *s)
+{
+    char host[64] = "host", uuid[37];
+    if (gethostname(host, sizeof host) != 0)
+        strcpy(host, "host");
+    host[sizeof host - 1] = '\0';
+    rc_uuid4(uuid);
+    size_t n = strlen(s->group) + strlen(host) + sizeof uuid + 3;
+    s->transactional_id = rc_malloc(n);
+    snprintf(s->transactional_id, n, "%s-%s-%s", s->group, host, uuid);
+    s->transactional_id_generated = 1;
+}
+
+static int settings__derive(fanout_settings *s, char *errstr, size_t errlen)
+{
+    if (!rc_kafka_prefix_valid(s->topic_prefix)) {
+        snprintf(errstr, errlen,
+                 "ROOMCAST_TOPIC_PREFIX: \"%.100s\" has characters Kafka does not allow in topic "
+                 "names (use letters, digits, . _ -, at most 180)",
+                 s->topic_prefix);
+        return RC_EINVAL;
+    }
+    if (!s->group[0] || strlen(s->group) > 200) {
+        snprintf(errstr, errlen, "ROOMCAST_FANOUT_GROUP: \"%.100s\" is not 1 to 200 bytes", s->group);
+        return RC_EINVAL;
+    }
+    if (s->transactional_id && strlen(s->transactional_id) > 200) {
+        snprintf(errstr, errlen, "ROOMCAST_FANOUT_TRANSACTIONAL_ID: \"%.100s...\" is longer than "
+                 "200 bytes", s->transactional_id);
+        return RC_EINVAL;
+    }
+    if (!s->transactional_id)
+        settings__generate_txid(s);
+    s->log_min = (rc_log_level)rc_log_level_parse(s->log_level);
+    rc_kafka_topic(s->topic_prefix, RC_TOPIC_ROOMS, s->rooms_topic, sizeof s->rooms_topic);
+    rc_kafka_topic(s->topic_prefix, RC_TOPIC_DLQ, s->dlq_topic, sizeof s->dlq_topic);
+    return fanout_settings_pattern(s->topic_prefix, s->pattern, sizeof s->pattern);
+}
+
+int fanout_settings_load(fanout_settings *s, int argc, char **argv, char *errstr, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    rc_cfg_item items[FANOUT_SETTINGS_N];
+    settings__items(s, items);
+    int rc = rc_config_load(items, FANOUT_SETTINGS_N, argc, argv, errstr, errlen);
+    if (rc != RC_OK)
+        return rc;
+    return settings__derive(s, errstr, errlen);
+}
+
+void fanout_settings_usage(void)
+{
+    fanout_settings s;
+    rc_cfg_item items[FANOUT_SETTINGS_N];
+    memset(&s, 0, sizeof s);
+    settings__items(&s, items);
+    rc_config_usage("roomcast-fanout", items, FANOUT_SETTINGS_N);
+}
+
+void fanout_settings_free(fanout_settings *s)
+{
+    rc_cfg_item items[FANOUT_SETTINGS_N];
+    settings__items(s, items);
+    rc_config_free_strings(items, FANOUT_SETTINGS_N);
+}

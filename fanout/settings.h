@@ -1,0 +1,45 @@
+/* settings.h: roomcast-fanout's settings (CONTRACT §2), read once in main() from the
+ * environment and kebab-case flags through common/config.h, checked, and completed with
+ * what derives from them (topic names, the subscription pattern, a transactional.id).
+ * After fanout_settings_load the struct is treated as const; its strings belong to it
+ * and go with fanout_settings_free. */
+#ifndef FANOUT_SETTINGS_H
+#define FANOUT_SETTINGS_H
+
+#include <stddef.h>
+
+#include "common/config.h"
+#include "common/log.h"
+
+#define FANOUT_TOPIC_MAX 256
+
+typedef struct {
+    char *brokers;          /* ROOMCAST_KAFKA_BROKERS */
+    rc_addr admin_listen;   /* ROOMCAST_ADMIN_LISTEN */
+    char *routes_file;      /* ROOMCAST_ROUTES_FILE, NULL for the shipped table */
+    char *topic_prefix;     /* ROOMCAST_TOPIC_PREFIX, "" when unset */
+    char *log_level;        /* ROOMCAST_LOG_LEVEL */
+    char *group;            /* ROOMCAST_FANOUT_GROUP */
+    char *transactional_id; /* ROOMCAST_FANOUT_TRANSACTIONAL_ID, else generated */
+    long batch;             /* ROOMCAST_FANOUT_BATCH: messages per transaction at most */
+
+    /* Derived. */
+    rc_log_level log_min;
+    int transactional_id_generated;
+    char rooms_topic[FANOUT_TOPIC_MAX];
+    char dlq_topic[FANOUT_TOPIC_MAX];
+    char pattern[2 * FANOUT_TOPIC_MAX]; /* "^<escaped prefix>domain\..*" */
+} fanout_settings;
+
+/* Loads and checks every setting. Returns 0; RC_EINVAL with one line in errstr naming the
+ * setting (main prints it and exits 2); or RC_ENOENT when --help was asked for. */
+int fanout_settings_load(fanout_settings *s, int argc, char **argv, char *errstr, size_t errlen);
+/* Prints the settings with their flags and defaults. */
+void fanout_settings_usage(void);
+void fanout_settings_free(fanout_settings *s);
+
+/* Writes the subscription regex for prefix into buf: "^" + prefix with '.' escaped +
+ * "domain\..*". Returns RC_ETOOBIG when buf is too small. */
+int fanout_settings_pattern(const char *prefix, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,635 @@
+/* engine.c: connections of the Engine.IO server: accept (plain or TLS), parse HTTP
+ * requests, route them (handshake, polling, WebSocket upgrade, fallback), and read and
+ * write WebSocket frames. Sessions themselves live in session.c.
+ *
+ * Invariant: a gw_conn is freed only at the engine's safe point (gw__engine_safe_point),
+ * never inside one of its own callbacks; a closed connection is only marked dead. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <jansson.h>
+#include <event2/bufferevent_ssl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/ssl.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/log.h"
+#include "gateway/engine_int.h"
+#include "gateway/engineio.h"
+
+static void gw__conn_read_cb(struct bufferevent *bev, void *arg);
+static void gw__conn_write_cb(struct bufferevent *bev, void *arg);
+static void gw__conn_event_cb(struct bufferevent *bev, short what, void *arg);
+
+/* ---- the safe point ---------------------------------------------------------------- */
+
+static void gw__engine_safe_point(evutil_socket_t fd, short what, void *arg)
+{
+    gw_engine *e = arg;
+    gw_session *s;
+    while ((s = LIST_FIRST(&e->flush_sessions))) {
+        LIST_REMOVE(s, flush_link);
+        s->flush_due = 0;
+        if (!s->closing)
+            gw__session_flush(s);
+    }
+    while ((s = LIST_FIRST(&e->dead_sessions))) {
+        LIST_REMOVE(s, dead_link);
+        gw__session_finish(s);
+    }
+    gw_conn *c;
+    while ((c = LIST_FIRST(&e->dead_conns))) {
+        LIST_REMOVE(c, dead_link);
+        LIST_REMOVE(c, link);
+        bufferevent_free(c->bev);
+        ws_reader_free(&c->ws);
+        e->stats.connections--;
+        rc_free(c);
+    }
+}
+
+void gw__engine_schedule(gw_engine *e)
+{
+    event_active(e->safe_point, EV_TIMEOUT, 0);
+}
+
+/* ---- engine -------------------------------------------------------------------------- */
+
+gw_engine *gw_engine_new(struct event_base *base, const gw_engine_config *cfg)
+{
+    gw_engine *e = rc_calloc(1, sizeof *e);
+    e->base = base;
+    e->cfg = *cfg;
+    e->sessions = rc_map_new();
+    LIST_INIT(&e->conns);
+    LIST_INIT(&e->all_sessions);
+    LIST_INIT(&e->dead_conns);
+    LIST_INIT(&e->dead_sessions);
+    LIST_INIT(&e->flush_sessions);
+    e->safe_point = event_new(base, -1, 0, gw__engine_safe_point, e);
+    return e;
+}
+
+void gw_engine_add_endpoint(gw_engine *e, const char *path, const gw_endpoint_handlers *h,
+                            void *ctx)
+{
+    if (e->nendpoints == GW_MAX_ENDPOINTS)
+        abort();
+    gw_endpoint *ep = &e->endpoints[e->nendpoints++];
+    snprintf(ep->path, sizeof ep->path, "%s", path);
+    ep->path_len = strlen(ep->path);
+    ep->h = *h;
+    ep->ctx = ctx;
+}
+
+void gw_engine_set_http_fallback(gw_engine *e, gw_http_fn fn, void *ctx)
+{
+    e->fallback = fn;
+    e->fallback_ctx = ctx;
+}
+
+const gw_engine_stats *gw_engine_get_stats(const gw_engine *e)
+{
+    return &e->stats;
+}
+
+static void gw__accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+                          int socklen, void *arg)
+{
+    gw_engine *e = arg;
+    if (e->stats.connections >= e->cfg.max_connections) {
+        e->stats.connections_refused++;
+        rc_log_limited(RC_LOG_WARN, "connection refused: at the connection limit", "{s:I}",
+                       "max_connections", (json_int_t)e->cfg.max_connections);
+        evutil_closesocket(fd);
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    struct bufferevent *bev;
+    if (e->cfg.tls) {
+        SSL *ssl = SSL_new(e->cfg.tls);
+        bev = bufferevent_openssl_socket_new(e->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                             BEV_OPT_CLOSE_ON_FREE);
+    } else {
+        bev = bufferevent_socket_new(e->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    }
+    if (!bev) {
+        evutil_closesocket(fd);
+        return;
+    }
+    gw_conn *c = rc_calloc(1, sizeof *c);
+    c->e = e;
+    c->bev = bev;
+    c->state = GW_CONN_HTTP;
+    if (sa->sa_family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *)sa;
+        char ip[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
+        snprintf(c->remote, sizeof c->remote, "%s:%d", ip, ntohs(in->sin_port));
+    } else if (sa->sa_family == AF_INET6) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)sa;
+        char ip[INET6_ADDRSTRLEN];
+        inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
+        snprintf(c->remote, sizeof c->remote, "[%s]:%d", ip, ntohs(in6->sin6_port));
+    }
+    LIST_INSERT_HEAD(&e->conns, c, link);
+    e->stats.connections++;
+    e->stats.connections_accepted++;
+    struct timeval tv = {e->cfg.handshake_timeout_ms / 1000,
+                         (e->cfg.handshake_timeout_ms % 1000) * 1000};
+    bufferevent_set_timeouts(bev, &tv, NULL);
+    bufferevent_setcb(bev, gw__conn_read_cb, gw__conn_write_cb, gw__conn_event_cb, c);
+    bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+int gw_engine_listen(gw_engine *e, const rc_addr *addr, char *errstr, size_t errlen)
+{
+    struct evutil_addrinfo hints = {0}, *ai = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    char port[8];
+    snprintf(port, sizeof port, "%d", addr->port);
+    int rc = evutil_getaddrinfo(addr->host, port, &hints, &ai);
+    if (rc != 0) {
+        snprintf(errstr, errlen, "ROOMCAST_LISTEN %s:%d: %s", addr->host, addr->port,
+                 evutil_gai_strerror(rc));
+        return RC_EIO;
+    }
+    e->listener = evconnlistener_new_bind(e->base, gw__accept_cb, e,
+                                          LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 4096,
+                                          ai->ai_addr, (int)ai->ai_addrlen);
+    evutil_freeaddrinfo(ai);
+    if (!e->listener) {
+        snprintf(errstr, errlen, "ROOMCAST_LISTEN %s:%d: %s", addr->host, addr->port,
+                 strerror(errno));
+        return RC_EIO;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    getsockname(evconnlistener_get_fd(e->listener), (struct sockaddr *)&ss, &sl);
+    e->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                             : ((struct sockaddr_in *)&ss)->sin_port);
+    return RC_OK;
+}
+
+int gw_engine_port(const gw_engine *e)
+{
+    return e->port;
+}
+
+void gw_engine_stop_listening(gw_engine *e)
+{
+    if (e->listener) {
+        evconnlistener_free(e->listener);
+        e->listener = NULL;
+    }
+}
+
+void gw_engine_close_all(gw_engine *e, const char *reason)
+{
+    gw_session *s;
+    LIST_FOREACH(s, &e->all_sessions, link)
+    gw_session_close(s, reason);
+    gw_conn *c;
+    LIST_FOREACH(c, &e->conns, link)
+    if (!c->session)
+        gw__conn_close(c);
+    gw__engine_safe_point(-1, 0, e);
+}
+
+void gw_engine_free(gw_engine *e)
+{
+    if (!e)
+        return;
+    gw_engine_stop_listening(e);
+    gw_engine_close_all(e, "server shutting down");
+    gw_conn *c;
+    while ((c = LIST_FIRST(&e->conns))) /* connections of sessions just finished */
+        gw__conn_close(c), gw__engine_safe_point(-1, 0, e);
+    event_free(e->safe_point);
+    rc_map_free(e->sessions);
+    rc_free(e);
+}
+
+/* ---- connections ----------------------------------------------------------------------- */
+
+void gw__conn_close(gw_conn *c)
+{
+    if (c->dead)
+        return;
+    c->dead = 1;
+    bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
+    if (c->session) {
+        gw_session *s = c->session;
+        c->session = NULL;
+        gw__session_conn_lost(s, c, c->state == GW_CONN_WS ? "transport close"
+                                                           : "transport error");
+    }
+    LIST_INSERT_HEAD(&c->e->dead_conns, c, dead_link);
+    gw__engine_schedule(c->e);
+}
+
+static const char *gw__status_text(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 413: return "Payload Too Large";
+    case 426: return "Upgrade Required";
+    case 431: return "Request Header Fields Too Large";
+    case 503: return "Service Unavailable";
+    default: return "Error";
+    }
+}
+
+void gw__conn_respond(gw_conn *c, int status, const char *content_type, const void *body,
+                      size_t len, const char *extra_headers)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n%s%s%s%s%s\r\n", status,
+                        gw__status_text(status), len, content_type ? "Content-Type: " : "",
+                        content_type ? content_type : "", content_type ? "\r\n" : "",
+                        extra_headers ? extra_headers : "",
+                        c->keepalive ? "" : "Connection: close\r\n");
+    if (len)
+        evbuffer_add(out, body, len);
+    c->state = GW_CONN_HTTP;
+    if (!c->keepalive)
+        c->close_after_write = 1;
+    c->e->stats.bytes_out += len;
+}
+
+void gw__conn_eio_error(gw_conn *c, int status, int code, const char *message)
+{
+    char body[128];
+    int n = snprintf(body, sizeof body, "{\"code\":%d,\"message\":\"%s\"}", code, message);
+    c->keepalive = 0;
+    gw__conn_respond(c, status, "application/json", body, (size_t)n, NULL);
+}
+
+void gw__conn_ws_send_text(gw_conn *c, const char *text, size_t len)
+{
+    uint8_t hdr[WS_MAX_HEADER];
+    size_t n = ws_frame_header(hdr, 1, WS_OP_TEXT, len);
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    evbuffer_add(out, hdr, n);
+    evbuffer_add(out, text, len);
+    c->e->stats.frames_out++;
+    c->e->stats.bytes_out += n + len;
+}
+
+void gw__conn_ws_close(gw_conn *c, uint16_t code, const char *reason)
+{
+    if (c->dead || c->ws_closing)
+        return;
+    uint8_t hdr[WS_MAX_HEADER], payload[WS_MAX_CONTROL];
+    size_t pl = ws_close_payload(payload, code, reason);
+    size_t n = ws_frame_header(hdr, 1, WS_OP_CLOSE, pl);
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    evbuffer_add(out, hdr, n);
+    evbuffer_add(out, payload, pl);
+    c->ws_closing = 1;
+    c->close_after_write = 1;
+    bufferevent_disable(c->bev, EV_READ);
+}
+
+void gw__conn_become_ws(gw_conn *c, const char *accept_key)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    evbuffer_add_printf(out,
+                        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                        "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+                        accept_key);
+    c->state = GW_CONN_WS;
+    ws_reader_init(&c->ws, c->e->cfg.max_payload, 1);
+    bufferevent_set_timeouts(c->bev, NULL, NULL); /* liveness is the heartbeat's job now */
+}
+
+/* ---- HTTP ---------------------------------------------------------------------------------- */
+
+static int gw__origin_allowed(const gw_engine *e, const http_request *req)
+{
+    if (!e->cfg.allowed_origins)
+        return 1;
+    size_t ol;
+    const char *origin = http_header_get(req, "origin", &ol);
+    if (!origin)
+        return 1; /* not a browser: the Origin check guards browsers against other sites */
+    const char *p = e->cfg.allowed_origins;
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t l = end ? (size_t)(end - p) : strlen(p);
+        while (l && *p == ' ')
+            p++, l--;
+        while (l && p[l - 1] == ' ')
+            l--;
+        if (l == ol && strncasecmp(p, origin, l) == 0)
+            return 1;
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    return 0;
+}
+
+/* CORS for polling from a page on another origin (the reference needs the cors option). */
+static void gw__cors_headers(const http_request *req, char *buf, size_t len)
+{
+    size_t ol;
+    const char *origin = http_header_get(req, "origin", &ol);
+    if (!origin || ol > 200) {
+        buf[0] = '\0';
+        return;
+    }
+    snprintf(buf, len,
+             "Access-Control-Allow-Origin: %.*s\r\nAccess-Control-Allow-Credentials: true\r\n"
+             "Vary: Origin\r\n",
+             (int)ol, origin);
+}
+
+static void gw__route_engineio(gw_conn *c, gw_endpoint *ep, const http_request *req,
+                               const uint8_t *body, size_t body_len)
+{
+    gw_engine *e = c->e;
+    char eio[8], transport[16], sid[32];
+    int is_get = req->method_len == 3 && !memcmp(req->method, "GET", 3);
+    int is_post = req->method_len == 4 && !memcmp(req->method, "POST", 4);
+    size_t ul;
+    const char *upgrade = http_header_get(req, "upgrade", &ul);
+    int wants_ws = upgrade && ul == 9 && !strncasecmp(upgrade, "websocket", 9);
+
+    if (http_query_get(req->target, req->target_len, "EIO", eio, sizeof eio) < 0 ||
+        strcmp(eio, "4") != 0)
+        return gw__conn_eio_error(c, 400, 5, "Unsupported protocol version");
+    if (http_query_get(req->target, req->target_len, "transport", transport, sizeof transport) < 0 ||
+        (strcmp(transport, "polling") && strcmp(transport, "websocket")))
+        return gw__conn_eio_error(c, 400, 0, "Transport unknown");
+    if (!gw__origin_allowed(e, req))
+        return gw__conn_eio_error(c, 403, 4, "Forbidden");
+    int has_sid = http_query_get(req->target, req->target_len, "sid", sid, sizeof sid) >= 0;
+    gw_session *s = has_sid ? rc_map_get(e->sessions, sid, strlen(sid)) : NULL;
+    if (has_sid && (!s || s->closing || s->ep != ep))
+        return gw__conn_eio_error(c, 400, 1, "Session ID unknown");
+
+    if (!strcmp(transport, "websocket")) {
+        size_t kl, vl;
+        const char *key = http_header_get(req, "sec-websocket-key", &kl);
+        const char *ver = http_header_get(req, "sec-websocket-version", &vl);
+        char accept[29];
+        if (!is_get || !wants_ws || !key || ws_accept_key(key, kl, accept) != 0)
+            return gw__conn_eio_error(c, 400, 3, "Bad request");
+        if (!ver || vl != 2 || memcmp(ver, "13", 2)) {
+            c->keepalive = 0;
+            return gw__conn_respond(c, 426, NULL, NULL, 0, "Sec-WebSocket-Version: 13\r\n");
+        }
+        if (s) {
+            gw__conn_become_ws(c, accept);
+            if (s->transport != GW_TRANSPORT_POLLING || s->probe) {
+                /* a second WebSocket for an upgraded or upgrading session: the reference
+                   accepts the handshake and closes it at once */
+                gw__conn_ws_close(c, WS_CLOSE_POLICY, "session already upgraded");
+                return;
+            }
+            gw__session_probe(s, c);
+            return;
+        }
+        gw__conn_become_ws(c, accept);
+        s = gw__session_new(e, ep, GW_TRANSPORT_WS, c->remote);
+        gw__session_open_ws(s, c);
+        return;
+    }
+
+    char cors[320];
+    gw__cors_headers(req, cors, sizeof cors);
+    if (!s) {
+        if (!is_get)
+            return gw__conn_eio_error(c, 400, 2, "Bad handshake method");
+        s = gw__session_new(e, ep, GW_TRANSPORT_POLLING, c->remote);
+        gw__session_open_polling(s, c);
+        return;
+    }
+    if (s->transport != GW_TRANSPORT_POLLING)
+        return gw__conn_eio_error(c, 400, 3, "Bad request");
+    if (is_get)
+        return gw__session_poll_get(s, c);
+    if (!is_post)
+        return gw__conn_eio_error(c, 400, 2, "Bad handshake method");
+    if (gw__session_poll_post(s, body, body_len) != 0) {
+        c->keepalive = 0;
+        e->stats.bad_packets++;
+        return gw__conn_respond(c, 400, "text/html", "bad request", 11, cors);
+    }
+    gw__conn_respond(c, 200, "text/html", "ok", 2, cors);
+}
+
+/* One complete request (head + body); returns after queueing its answer. */
+static void gw__handle_request(gw_conn *c, const http_request *req, const uint8_t *body,
+                               size_t body_len)
+{
+    gw_engine *e = c->e;
+    size_t cl;
+    const char *conn_hdr = http_header_get(req, "connection", &cl);
+    c->keepalive = req->minor_version == 1 ? !(conn_hdr && http_header_has_token(conn_hdr, cl, "close"))
+                                           : (conn_hdr && http_header_has_token(conn_hdr, cl, "keep-alive"));
+    size_t pl = http_path_len(req->target, req->target_len);
+    int is_options = req->method_len == 7 && !memcmp(req->method, "OPTIONS", 7);
+    for (size_t i = 0; i < e->nendpoints; i++) {
+        gw_endpoint *ep = &e->endpoints[i];
+        /* "/socket.io/" also answers "/socket.io" as the reference does */
+        if (!(pl == ep->path_len && !memcmp(req->target, ep->path, pl)) &&
+            !(pl + 1 == ep->path_len && !memcmp(req->target, ep->path, pl)))
+            continue;
+        if (is_options) {
+            char cors[512];
+            gw__cors_headers(req, cors, 320);
+            strcat(cors, "Access-Control-Allow-Methods: GET, POST\r\n"
+                         "Access-Control-Allow-Headers: content-type\r\n");
+            return gw__conn_respond(c, 204, NULL, NULL, 0, cors);
+        }
+        return gw__route_engineio(c, ep, req, body, body_len);
+    }
+    gw_http_exchange x = {c, req, body, body_len};
+    char path[256];
+    snprintf(path, sizeof path, "%.*s", (int)(pl < 255 ? pl : 255), req->target);
+    char method[16];
+    snprintf(method, sizeof method, "%.*s", (int)(req->method_len < 15 ? req->method_len : 15),
+             req->method);
+    if (e->fallback && e->fallback(&x, method, path, e->fallback_ctx))
+        return;
+    gw__conn_respond(c, 404, "text/plain", "not found", 9, NULL);
+}
+
+/* Parses as many complete requests as the input holds. */
+static void gw__read_http(gw_conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    while (!c->dead && c->state == GW_CONN_HTTP && !c->close_after_write) {
+        size_t avail = evbuffer_get_length(in);
+        if (!avail)
+            return;
+        size_t want = avail < GW_MAX_HEAD ? avail : GW_MAX_HEAD;
+        const char *buf = (const char *)evbuffer_pullup(in, (ssize_t)want);
+        http_request req;
+        int n = http_parse_request(buf, want, GW_MAX_HEAD, &req);
+        if (n == 0 && avail < GW_MAX_HEAD)
+            return; /* wait for the rest of the head */
+        if (n <= 0) {
+            c->e->stats.bad_requests++;
+            rc_log_limited(RC_LOG_WARN, "bad HTTP request", "{s:s,s:s}", "remote", c->remote,
+                           "error", n == RC_ETOOBIG || n == 0 ? "head too large" : "malformed");
+            c->keepalive = 0;
+            gw__conn_respond(c, n == RC_EINVAL ? 400 : 431, "text/plain", "bad request", 11, NULL);
+            return;
+        }
+        uint64_t body_len = 0;
+        int clr = http_content_length(&req, &body_len);
+        if (clr == RC_EINVAL || http_request_is_chunked(&req)) {
+            c->e->stats.bad_requests++;
+            c->keepalive = 0;
+            gw__conn_respond(c, 400, "text/plain", "bad request", 11, NULL);
+            return;
+        }
+        if (body_len > c->e->cfg.max_payload) {
+            c->e->stats.bad_requests++;
+            c->keepalive = 0;
+            gw__conn_respond(c, 413, "text/plain", "payload too large", 17, NULL);
+            return;
+        }
+        if (avail < (size_t)n + body_len)
+            return; /* the body is still coming; the head is parsed again then */
+        const uint8_t *all = evbuffer_pullup(in, (ssize_t)(n + body_len));
+        /* re-parse: pullup may have moved the bytes */
+        http_parse_request((const char *)all, (size_t)n, GW_MAX_HEAD, &req);
+        gw__handle_request(c, &req, all + n, (size_t)body_len);
+        evbuffer_drain(in, (size_t)n + body_len);
+    }
+}
+
+static void gw__read_ws(gw_conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    while (!c->dead && !c->ws_closing) {
+        size_t avail = evbuffer_get_length(in);
+        if (!avail)
+            return;
+        uint8_t *buf = evbuffer_pullup(in, -1);
+        ws_event ev;
+        uint16_t code = 0;
+        ssize_t n = ws_reader_feed(&c->ws, buf, avail, &ev, &code);
+        if (n < 0) {
+            c->e->stats.bad_frames++;
+            rc_log_limited(RC_LOG_WARN, "bad WebSocket frame", "{s:s,s:i}", "remote", c->remote,
+                           "close_code", code);
+            gw__conn_ws_close(c, code, code == 1009 ? "message too big" : "protocol error");
+            if (c->session) {
+                gw_session *s = c->session;
+                c->session = NULL;
+                gw__session_conn_lost(s, c, "transport error");
+            }
+            return;
+        }
+        if (ev.kind == WS_EV_NONE) {
+            evbuffer_drain(in, (size_t)n);
+            if (n == 0)
+                return;
+            continue;
+        }
+        switch (ev.kind) {
+        case WS_EV_PING: {
+            uint8_t hdr[WS_MAX_HEADER];
+            size_t hl = ws_frame_header(hdr, 1, WS_OP_PONG, ev.len);
+            struct evbuffer *out = bufferevent_get_output(c->bev);
+            evbuffer_add(out, hdr, hl);
+            evbuffer_add(out, ev.data, ev.len);
+            break;
+        }
+        case WS_EV_PONG:
+            break;
+        case WS_EV_CLOSE: {
+            uint16_t reply = ev.close_code == WS_CLOSE_NO_STATUS ? WS_CLOSE_NORMAL : ev.close_code;
+            gw__conn_ws_close(c, reply, NULL);
+            if (c->session) {
+                gw_session *s = c->session;
+                c->session = NULL;
+                gw__session_conn_lost(s, c, "transport close");
+            }
+            break;
+        }
+        default:
+            if (c->session)
+                gw__session_ws_message(c->session, c, &ev);
+            break;
+        }
+        evbuffer_drain(in, (size_t)n);
+    }
+}
+
+static void gw__conn_read_cb(struct bufferevent *bev, void *arg)
+{
+    gw_conn *c = arg;
+    if (c->state == GW_CONN_HTTP)
+        gw__read_http(c);
+    else if (c->state == GW_CONN_WS)
+        gw__read_ws(c);
+    else if (c->state == GW_CONN_POLL_WAIT) {
+        /* A client pipelining behind a held GET: not something browsers do. Leave the
+           bytes; they are read after the GET is answered. */
+    }
+}
+
+static void gw__conn_write_cb(struct bufferevent *bev, void *arg)
+{
+    gw_conn *c = arg;
+    if (c->close_after_write && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+        gw__conn_close(c);
+    else if (c->state == GW_CONN_HTTP && !c->dead)
+        gw__read_http(c); /* requests that waited behind a response */
+}
+
+static void gw__conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    gw_conn *c = arg;
+    if (what & BEV_EVENT_TIMEOUT)
+        rc_log_debug("connection timed out", "{s:s}", "remote", c->remote);
+    gw__conn_close(c);
+}
+
+/* ---- fallback helpers -------------------------------------------------------------------- */
+
+void gw_http_respond(gw_http_exchange *x, int status, const char *content_type, const void *body,
+                     size_t len)
+{
+    gw__conn_respond(x->c, status, content_type, body, len, NULL);
+}
+
+const char *gw_http_header(const gw_http_exchange *x, const char *name, size_t *len)
+{
+    return http_header_get(x->req, name, len);
+}
+
+const uint8_t *gw_http_body(const gw_http_exchange *x, size_t *len)
+{
+    *len = x->body_len;
+    return x->body;
+}
+
+const char *gw_http_target(const gw_http_exchange *x, size_t *len)
+{
+    *len = x->req->target_len;
+    return x->req->target;
+}
+
+struct event_base *gw_engine_base(gw_engine *e)
+{
+    return e->base;
+}

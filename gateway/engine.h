@@ -1,0 +1,111 @@
+/* engine.h: the Engine.IO v4 server on libevent: one listener (plain or TLS) speaking
+ * HTTP/1.1, the WebSocket upgrade, and Engine.IO sessions over either transport, with
+ * the long-polling -> WebSocket upgrade. Above it sits a Socket.IO layer (sio_server.h)
+ * or, in the protocol test server, a plain echo.
+ *
+ * Promises:
+ *  - A session lives from its open packet to gw_session_close or the peer's close,
+ *    ping timeout, transport error or a protocol violation; on_close runs exactly once,
+ *    and after it the session pointer is dead.
+ *  - Callbacks never run inside another callback of the same session; a session or a
+ *    connection closed by a callback is freed later, at a safe point of the event loop.
+ *  - Bad input (a malformed frame, packet or request) closes only its own connection or
+ *    session with the right WebSocket close code or HTTP status, is counted, and is
+ *    logged with rc_log_limited. Nothing a client sends makes the process exit.
+ *  - Every buffer has a bound: request heads (8 KiB), bodies and messages (max_payload),
+ *    and each session's outbound queue (out_limit bytes; past it the session is closed
+ *    as a slow client).
+ * Everything runs on the thread of the event base. */
+#ifndef GW_ENGINE_H
+#define GW_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/config.h"
+#include "gateway/frame.h"
+
+struct event_base;
+struct evbuffer;
+typedef struct ssl_ctx_st SSL_CTX;
+
+typedef struct gw_engine gw_engine;
+typedef struct gw_session gw_session;
+typedef struct gw_http_exchange gw_http_exchange;
+
+typedef struct {
+    long ping_interval_ms;     /* 25000 */
+    long ping_timeout_ms;      /* 20000 */
+    long upgrade_timeout_ms;   /* 10000 */
+    long handshake_timeout_ms; /* a connection must finish its request head within this */
+    size_t max_payload;        /* 1000000: frames, messages, POST bodies */
+    size_t max_connections;    /* TCP connections at once; past it new ones are closed */
+    size_t out_limit;          /* bytes queued for one session before it is dropped as slow */
+    const char *allowed_origins; /* comma list of Origin values, NULL for any */
+    SSL_CTX *tls;              /* serve https/wss; NULL for plain */
+} gw_engine_config;
+
+/* What an endpoint does with its sessions. All are called on the loop thread. */
+typedef struct {
+    void (*on_open)(gw_session *s, void *ctx);
+    /* A MESSAGE packet: text (binary == 0) or a binary attachment. */
+    void (*on_message)(gw_session *s, const uint8_t *data, size_t len, int binary, void *ctx);
+    void (*on_close)(gw_session *s, const char *reason, void *ctx);
+} gw_endpoint_handlers;
+
+/* Answers an HTTP request the engine does not handle itself (a demo page...). Return 1
+ * after responding with gw_http_respond, 0 to let the engine answer 404. */
+typedef int (*gw_http_fn)(gw_http_exchange *x, const char *method, const char *path,
+                          void *ctx);
+
+/* Counters the engine keeps; the owner renders them as metrics. */
+typedef struct {
+    uint64_t connections_accepted, connections_refused, sessions_opened;
+    uint64_t bad_requests, bad_frames, bad_packets, slow_clients, ping_timeouts;
+    uint64_t upgrades, frames_out, bytes_out;
+    size_t connections, sessions, sessions_ws, sessions_polling;
+} gw_engine_stats;
+
+gw_engine *gw_engine_new(struct event_base *base, const gw_engine_config *cfg);
+/* Serves Engine.IO sessions on path ("/socket.io/"). The engine keeps handlers and ctx. */
+void gw_engine_add_endpoint(gw_engine *e, const char *path, const gw_endpoint_handlers *h,
+                            void *ctx);
+void gw_engine_set_http_fallback(gw_engine *e, gw_http_fn fn, void *ctx);
+/* Binds and listens; RC_EIO with errstr naming the address on failure. */
+int gw_engine_listen(gw_engine *e, const rc_addr *addr, char *errstr, size_t errlen);
+int gw_engine_port(const gw_engine *e);
+/* Stops accepting; existing sessions carry on (the drain). */
+void gw_engine_stop_listening(gw_engine *e);
+/* Closes every session (on_close with reason) and connection. */
+void gw_engine_close_all(gw_engine *e, const char *reason);
+void gw_engine_free(gw_engine *e);
+const gw_engine_stats *gw_engine_get_stats(const gw_engine *e);
+struct event_base *gw_engine_base(gw_engine *e);
+/* 20 characters of base64url from 15 random bytes: an unguessable, URL- and JSON-safe id. */
+void gw_random_id(char out[24]);
+
+/* ---- sessions ---------------------------------------------------------------- */
+const char *gw_session_id(const gw_session *s);
+const char *gw_session_transport(const gw_session *s); /* "polling" or "websocket" */
+const char *gw_session_remote(const gw_session *s);    /* peer address of the opening request */
+void gw_session_set_data(gw_session *s, void *data);
+void *gw_session_data(const gw_session *s);
+/* Queues a frame (the session takes its own reference). Past out_limit the session is
+ * closed as a slow client and 0 is returned; 1 when queued. */
+int gw_session_send(gw_session *s, gw_frame *f);
+/* Convenience: an Engine.IO MESSAGE whose data is text. */
+int gw_session_send_message(gw_session *s, const char *text, size_t len);
+/* Closes the session: on_close(reason) runs later, at a safe point. Idempotent. */
+void gw_session_close(gw_session *s, const char *reason);
+/* Bytes queued for this session right now. */
+size_t gw_session_queued(const gw_session *s);
+
+/* ---- plain HTTP answers (fallback handlers) ------------------------------------------------ */
+void gw_http_respond(gw_http_exchange *x, int status, const char *content_type, const void *body,
+                     size_t len);
+const char *gw_http_header(const gw_http_exchange *x, const char *name, size_t *len);
+/* The request body (POST), valid during the handler. */
+const uint8_t *gw_http_body(const gw_http_exchange *x, size_t *len);
+const char *gw_http_target(const gw_http_exchange *x, size_t *len);
+
+#endif

@@ -1,0 +1,126 @@
+/* engine_int.h: the structures shared by engine.c (connections, HTTP, WebSocket framing)
+ * and session.c (Engine.IO sessions and their transports). Not for other modules. */
+#ifndef GW_ENGINE_INT_H
+#define GW_ENGINE_INT_H
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <sys/queue.h>
+
+#include "common/map.h"
+#include "gateway/engine.h"
+#include "gateway/http.h"
+#include "gateway/websocket.h"
+
+#define GW_MAX_HEAD 8192
+#define GW_MAX_ENDPOINTS 4
+
+typedef struct gw_conn gw_conn;
+
+typedef enum {
+    GW_CONN_HTTP,      /* reading a request head (and body) */
+    GW_CONN_POLL_WAIT, /* holding a long-polling GET open for its session */
+    GW_CONN_WS,        /* a WebSocket: the session's transport, or its upgrade probe */
+} gw_conn_state;
+
+typedef struct {
+    char path[64];
+    size_t path_len;
+    gw_endpoint_handlers h;
+    void *ctx;
+} gw_endpoint;
+
+struct gw_conn {
+    gw_engine *e;
+    struct bufferevent *bev;
+    gw_conn_state state;
+    int dead;              /* closed: freed at the next safe point */
+    int close_after_write; /* close once the output has drained */
+    int keepalive;
+    gw_session *session;   /* WS and POLL_WAIT: the session served */
+    int is_probe;          /* WS: an upgrade probe, not yet the session's transport */
+    int ws_closing;        /* WS: we sent our CLOSE frame */
+    ws_reader ws;
+    char remote[64];
+    LIST_ENTRY(gw_conn) link;
+    LIST_ENTRY(gw_conn) dead_link;
+};
+
+typedef enum { GW_TRANSPORT_POLLING, GW_TRANSPORT_WS } gw_transport;
+
+struct gw_session {
+    gw_engine *e;
+    gw_endpoint *ep;
+    char id[24];
+    gw_transport transport;
+    gw_conn *ws;    /* transport WS: the WebSocket */
+    gw_conn *probe; /* polling, upgrading: the WebSocket being probed */
+    gw_conn *get;   /* polling: the GET held open */
+    int upgrading;  /* the probe answered 3probe: polling GETs get noop */
+    int closing;    /* gw_session_close ran; on_close is due */
+    int flush_due;  /* on the engine's flush list */
+    const char *close_reason;
+    /* Polling: frames waiting for the next GET. */
+    gw_frame **q;
+    size_t qlen, qcap, qbytes;
+    /* Heartbeat: one timer, sending pings and timing out pongs. */
+    struct event *timer;
+    int awaiting_pong;
+    struct event *upgrade_timer;
+    void *data;
+    char remote[64];
+    LIST_ENTRY(gw_session) link;
+    LIST_ENTRY(gw_session) dead_link;
+    LIST_ENTRY(gw_session) flush_link;
+};
+
+struct gw_engine {
+    struct event_base *base;
+    gw_engine_config cfg;
+    struct evconnlistener *listener;
+    int port;
+    gw_endpoint endpoints[GW_MAX_ENDPOINTS];
+    size_t nendpoints;
+    gw_http_fn fallback;
+    void *fallback_ctx;
+    rc_map *sessions; /* id -> gw_session */
+    LIST_HEAD(, gw_conn) conns;
+    LIST_HEAD(, gw_session) all_sessions;
+    LIST_HEAD(, gw_conn) dead_conns;
+    LIST_HEAD(, gw_session) dead_sessions;
+    LIST_HEAD(, gw_session) flush_sessions;
+    struct event *safe_point; /* runs deferred closes and flushes */
+    gw_engine_stats stats;
+};
+
+struct gw_http_exchange {
+    gw_conn *c;
+    const http_request *req;
+    const uint8_t *body;
+    size_t body_len;
+};
+
+/* engine.c */
+void gw__conn_close(gw_conn *c);
+void gw__conn_respond(gw_conn *c, int status, const char *content_type, const void *body,
+                      size_t len, const char *extra_headers);
+void gw__conn_eio_error(gw_conn *c, int status, int code, const char *message);
+void gw__conn_ws_send_text(gw_conn *c, const char *text, size_t len);
+void gw__conn_ws_close(gw_conn *c, uint16_t code, const char *reason);
+void gw__engine_schedule(gw_engine *e);
+void gw__conn_become_ws(gw_conn *c, const char *accept_key);
+
+/* session.c */
+gw_session *gw__session_new(gw_engine *e, gw_endpoint *ep, gw_transport t, const char *remote);
+void gw__session_open_polling(gw_session *s, gw_conn *c);
+void gw__session_open_ws(gw_session *s, gw_conn *c);
+void gw__session_poll_get(gw_session *s, gw_conn *c);
+int gw__session_poll_post(gw_session *s, const uint8_t *body, size_t len);
+void gw__session_probe(gw_session *s, gw_conn *c);
+void gw__session_ws_message(gw_session *s, gw_conn *c, const ws_event *ev);
+void gw__session_conn_lost(gw_session *s, gw_conn *c, const char *reason);
+void gw__session_flush(gw_session *s);
+void gw__session_finish(gw_session *s);
+
+#endif

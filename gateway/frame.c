@@ -1,0 +1,114 @@
+/* frame.c: shared, pre-framed outbound packets (see frame.h). */
+#include "gateway/frame.h"
+
+#include <event2/buffer.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "gateway/engineio.h"
+#include "gateway/websocket.h"
+
+gw_frame *gw_frame_new(char eio_digit, const char *text, size_t len, size_t nattach,
+                       const uint8_t *const *attach, const size_t *attach_len)
+{
+    gw_frame *f = rc_calloc(1, sizeof *f);
+    f->refcnt = 1;
+    f->engine_type = eio_digit;
+    size_t total = WS_MAX_HEADER + 1 + len;
+    for (size_t i = 0; i < nattach; i++)
+        total += WS_MAX_HEADER + attach_len[i];
+    f->ws = rc_malloc(total);
+    size_t n = ws_frame_header(f->ws, 1, WS_OP_TEXT, len + 1);
+    f->ws[n++] = (uint8_t)eio_digit;
+    memcpy(f->ws + n, text, len);
+    n += len;
+    for (size_t i = 0; i < nattach; i++) {
+        n += ws_frame_header(f->ws + n, 1, WS_OP_BINARY, attach_len[i]);
+        memcpy(f->ws + n, attach[i], attach_len[i]);
+        n += attach_len[i];
+    }
+    f->ws_len = n;
+    f->text = rc_memdup(text, len);
+    f->text_len = len;
+    if (nattach) {
+        f->nattach = nattach;
+        f->attach = rc_calloc(nattach, sizeof *f->attach);
+        f->attach_len = rc_calloc(nattach, sizeof *f->attach_len);
+        for (size_t i = 0; i < nattach; i++) {
+            f->attach[i] = rc_memdup(attach[i], attach_len[i]);
+            f->attach_len[i] = attach_len[i];
+        }
+    }
+    return f;
+}
+
+gw_frame *gw_frame_new_binary(const uint8_t *data, size_t len)
+{
+    gw_frame *f = rc_calloc(1, sizeof *f);
+    f->refcnt = 1;
+    f->engine_type = 'b';
+    f->ws = rc_malloc(WS_MAX_HEADER + len);
+    size_t n = ws_frame_header(f->ws, 1, WS_OP_BINARY, len);
+    memcpy(f->ws + n, data, len);
+    f->ws_len = n + len;
+    f->poll_len = 1 + eio_base64_len(len);
+    f->poll = rc_malloc(f->poll_len);
+    f->poll[0] = 'b';
+    eio_base64_encode(data, len, f->poll + 1);
+    return f;
+}
+
+gw_frame *gw_frame_ref(gw_frame *f)
+{
+    f->refcnt++;
+    return f;
+}
+
+void gw_frame_unref(gw_frame *f)
+{
+    if (!f || --f->refcnt > 0)
+        return;
+    for (size_t i = 0; i < f->nattach; i++)
+        rc_free(f->attach[i]);
+    rc_free(f->attach);
+    rc_free(f->attach_len);
+    rc_free(f->text);
+    rc_free(f->ws);
+    rc_free(f->poll);
+    rc_free(f);
+}
+
+static void gw__frame_release(const void *data, size_t len, void *arg)
+{
+    (void)data;
+    (void)len;
+    gw_frame_unref(arg);
+}
+
+void gw_frame_add_ws(gw_frame *f, struct evbuffer *out)
+{
+    gw_frame_ref(f);
+    evbuffer_add_reference(out, f->ws, f->ws_len, gw__frame_release, f);
+}
+
+const char *gw_frame_poll(gw_frame *f, size_t *len)
+{
+    if (!f->poll) {
+        size_t total = 1 + f->text_len;
+        for (size_t i = 0; i < f->nattach; i++)
+            total += 2 + eio_base64_len(f->attach_len[i]);
+        f->poll = rc_malloc(total);
+        size_t n = 0;
+        f->poll[n++] = (char)f->engine_type;
+        memcpy(f->poll + n, f->text, f->text_len);
+        n += f->text_len;
+        for (size_t i = 0; i < f->nattach; i++) {
+            f->poll[n++] = EIO_RECORD_SEPARATOR;
+            f->poll[n++] = 'b';
+            n += eio_base64_encode(f->attach[i], f->attach_len[i], f->poll + n);
+        }
+        f->poll_len = n;
+    }
+    *len = f->poll_len;
+    return f->poll;
+}

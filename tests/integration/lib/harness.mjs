@@ -1,0 +1,158 @@
+// The integration tests' harness: runs roomcast's real binaries against the real Kafka
+// broker that scripts/test started (ROOMCAST_TEST_BROKERS), each test file with its own
+// topic prefix so files never see each other's events.
+import { spawn, execFile } from "node:child_process";
+import { once } from "node:events";
+import net from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { randomBytes } from "node:crypto";
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+export const bin = (name) => path.join(root, process.env.ROOMCAST_BIN_DIR || "build-asan/bin", name);
+export const brokers = process.env.ROOMCAST_TEST_BROKERS;
+if (!brokers) throw new Error("ROOMCAST_TEST_BROKERS is not set: run the tests with scripts/test");
+
+export const JWT_SECRET = "integration-test-secret-0123456789";
+
+// Each call gives a new prefix: topics of one test never reach another.
+export function newPrefix(name) {
+  return `t-${name}-${randomBytes(3).toString("hex")}.`;
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+    s.on("error", reject);
+  });
+}
+
+export function baseEnv(prefix, extra = {}) {
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    ASAN_OPTIONS: "detect_leaks=1:abort_on_error=0",
+    UBSAN_OPTIONS: "print_stacktrace=1:halt_on_error=1",
+    ROOMCAST_KAFKA_BROKERS: brokers,
+    ROOMCAST_TOPIC_PREFIX: prefix,
+    ROOMCAST_JWT_SECRET: JWT_SECRET,
+    ...extra,
+  };
+}
+
+// Runs the CLI to completion. Resolves {code, stdout, stderr}; never rejects on status.
+export function cli(args, env, { timeout = 30000, input } = {}) {
+  return new Promise((resolve) => {
+    const child = execFile(bin("roomcast"), args, { env, timeout, maxBuffer: 64 << 20 },
+      (err, stdout, stderr) => resolve({ code: err ? (err.code ?? 1) : 0, stdout, stderr }));
+    if (input !== undefined) child.stdin.end(input);
+  });
+}
+
+export async function createTopics(env, roomsPartitions = 4) {
+  const r = await cli(["topics", "create", "--partitions", "2", "--rooms-partitions", String(roomsPartitions)], env);
+  if (r.code !== 0) throw new Error(`topics create failed: ${r.stderr}`);
+}
+
+export async function token(env, sub, role, extra = []) {
+  const args = ["token", "--sub", sub, ...extra];
+  if (role) args.push("--role", role);
+  const r = await cli(args, env);
+  if (r.code !== 0) throw new Error(`token failed: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+// A long-running roomcast process whose JSON log lines are kept for assertions.
+export class Proc {
+  constructor(name, args, env) {
+    this.name = name;
+    this.lines = [];
+    this.child = spawn(bin(name), args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    this.exited = once(this.child, "exit");
+    let buf = "";
+    const onData = (d) => {
+      buf += d;
+      let i;
+      while ((i = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        this.lines.push(line);
+        if (process.env.ROOMCAST_TEST_VERBOSE) process.stderr.write(`[${name}] ${line}\n`);
+      }
+    };
+    this.child.stdout.setEncoding("utf8").on("data", onData);
+    this.child.stderr.setEncoding("utf8").on("data", onData);
+  }
+  logs() { return this.lines.join("\n"); }
+  async stop(signal = "SIGTERM", timeoutMs = 15000) {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.exitStatus();
+    this.child.kill(signal);
+    const t = setTimeout(() => this.child.kill("SIGKILL"), timeoutMs);
+    await this.exited;
+    clearTimeout(t);
+    return this.exitStatus();
+  }
+  exitStatus() { return { code: this.child.exitCode, signal: this.child.signalCode }; }
+  // Sanitizer reports mean a memory bug or leak: a test that stops a process checks this.
+  sanitizerReport() {
+    const l = this.logs();
+    const i = l.search(/ERROR: (Address|Leak)Sanitizer|runtime error:/);
+    return i < 0 ? null : l.slice(i, i + 4000);
+  }
+}
+
+export async function httpGet(url, timeoutMs = 2000) {
+  const ac = new AbortController();
+  const t = setTimeout(() => ac.abort(), timeoutMs);
+  try {
+    const r = await fetch(url, { signal: ac.signal });
+    return { status: r.status, body: await r.text(), headers: r.headers };
+  } finally {
+    clearTimeout(t);
+  }
+}
+
+export async function waitFor(what, fn, timeoutMs = 20000, everyMs = 100) {
+  const end = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ""}`);
+}
+
+export async function waitReady(adminPort, timeoutMs = 30000) {
+  return waitFor(`readyz on ${adminPort}`, async () =>
+    (await httpGet(`http://127.0.0.1:${adminPort}/readyz`)).status === 200, timeoutMs);
+}
+
+// Reads `roomcast tail` output: starts tailing and resolves once it is positioned.
+export async function startTail(env, args) {
+  const child = spawn(bin("roomcast"), ["tail", ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const events = [];
+  let out = "", err = "";
+  child.stdout.setEncoding("utf8").on("data", (d) => {
+    out += d;
+    let i;
+    while ((i = out.indexOf("\n")) >= 0) {
+      events.push(JSON.parse(out.slice(0, i)));
+      out = out.slice(i + 1);
+    }
+  });
+  child.stderr.setEncoding("utf8").on("data", (d) => { err += d; });
+  await waitFor("tail to start", () => err.includes('"tailing"'), 20000, 50).catch((e) => {
+    child.kill();
+    throw new Error(`${e.message}; stderr: ${err}`);
+  });
+  return { child, events, stop: () => { child.kill(); return once(child, "exit"); } };
+}

@@ -151,20 +151,16 @@ static int load_fail(const routes_ld *ld, const char *fmt, ...)
     return RC_EINVAL;
 }
 
-static void path_free(routes_path *p)
-{
-    for (size_t i = 0; i < p->nsegs; i++)
-        rc_free(p->segs[i]);
-    rc_free(p->segs);
-    rc_free(p->text);
-}
-
 static void route_free(routes_route *r)
 {
     for (size_t i = 0; i < r->nrooms; i++) {
         for (size_t j = 0; j < r->rooms[i].nparts; j++) {
+            routes_path *p = &r->rooms[i].parts[j].path;
+            for (size_t k = 0; k < p->nsegs; k++)
+                rc_free(p->segs[k]);
+            rc_free(p->segs);
+            rc_free(p->text);
             rc_free(r->rooms[i].parts[j].lit);
-            path_free(&r->rooms[i].parts[j].path);
         }
         rc_free(r->rooms[i].parts);
         rc_free(r->rooms[i].text);
@@ -276,7 +272,8 @@ static int route_parse_payload(const routes_ld *ld, json_t *payload, routes_rout
             return load_fail(ld, "payload[%zu] is not a string", i);
         const char *f = json_string_value(v);
         if (!is_ident(f, strlen(f)))
-            return load_fail(ld, "payload field \"%s\" is not a field name (letters, digits, _)", f);
+            return load_fail(ld, "payload field \"%s\" is not a field name (letters, digits, _)",
+                             f);
         for (size_t j = 0; j < i; j++)
             if (strcmp(f, r->fields[j]) == 0)
                 return load_fail(ld, "payload lists \"%s\" twice", f);
@@ -350,7 +347,8 @@ static int load_root(routes_ld *ld, json_t *root, rc_routes *r)
     r->routes = rc_calloc(json_object_size(routes), sizeof *r->routes);
     json_object_foreach (routes, k, v) {
         if (!type_ok(k))
-            return load_fail(ld, "route \"%.*s\": a type is 1 to %d letters, digits, '.', '_' or '-'",
+            return load_fail(ld,
+                             "route \"%.*s\": a type is 1 to %d letters, digits, '.', '_' or '-'",
                              ROUTES_TYPE_MAX, k, ROUTES_TYPE_MAX);
         ld->type = k;
         int rc = route_parse(ld, v, &r->routes[r->n++]);
@@ -459,7 +457,6 @@ const char *rc_route_result_name(int r)
     }
 }
 
-
 /* ---- applying: the delivered payload ------------------------------------------------ */
 
 /* Builds "[payload]" for a route whose fields are known to be present. */
@@ -493,11 +490,6 @@ typedef struct {
     char bad[RC_ERRSTR_LEN];
     const char *empty_list;
 } routes_issues;
-
-typedef struct {
-    char **v;
-    size_t n;
-} routes_rooms;
 
 static void issue_missing(routes_issues *is, const char *name, size_t n)
 {
@@ -563,22 +555,26 @@ static int id_add(routes_buf *b, json_t *v, const char *name, routes_issues *is)
     return -1;
 }
 
-static void rooms_add(routes_rooms *rs, const routes_buf *b, const routes_tpl *t,
-                      routes_issues *is)
+/* Adds the room in b to out's unless it is there already. */
+static void rooms_add(rc_routed *out, const routes_buf *b, const routes_tpl *t, routes_issues *is)
 {
     if (b->len > RC_ROUTES_ROOM_MAX) {
         issue_bad(is, "the room from \"%s\" is longer than %d bytes", t->text, RC_ROUTES_ROOM_MAX);
         return;
     }
-    for (size_t i = 0; i < rs->n; i++)
-        if (strcmp(rs->v[i], b->p) == 0)
+    for (size_t i = 0; i < out->nrooms; i++)
+        if (strcmp(out->rooms[i], b->p) == 0)
             return;
-    rs->v = rc_realloc(rs->v, (rs->n + 1) * sizeof *rs->v);
-    rs->v[rs->n++] = rc_strdup(b->p);
+    if (out->nrooms == ROUTES_ROOMS_MAX) {
+        issue_bad(is, "more than %d rooms", ROUTES_ROOMS_MAX);
+        return;
+    }
+    out->rooms = rc_realloc(out->rooms, (out->nrooms + 1) * sizeof *out->rooms);
+    out->rooms[out->nrooms++] = rc_strdup(b->p);
 }
 
 /* Resolves every placeholder of t, then makes one room, or one per list element. */
-static void tpl_render(const routes_tpl *t, json_t *root, routes_rooms *rs, routes_issues *is)
+static void tpl_render(const routes_tpl *t, json_t *root, rc_routed *out, routes_issues *is)
 {
     json_t **vals = rc_calloc(t->nparts, sizeof *vals);
     json_t *list = NULL;
@@ -605,7 +601,6 @@ static void tpl_render(const routes_tpl *t, json_t *root, routes_rooms *rs, rout
         is->empty_list = t->text;
     for (size_t e = 0; ok && e < count; e++) {
         routes_buf b = {0};
-        buf_adds(&b, "");
         for (size_t i = 0; ok && i < t->nparts; i++) {
             const routes_part *pt = &t->parts[i];
             buf_adds(&b, pt->lit);
@@ -617,7 +612,7 @@ static void tpl_render(const routes_tpl *t, json_t *root, routes_rooms *rs, rout
             ok = id_add(&b, v, name, is) == 0;
         }
         if (ok)
-            rooms_add(rs, &b, t, is);
+            rooms_add(out, &b, t, is);
         rc_free(b.p);
         ok = ok && !is->bad[0];
     }
@@ -673,8 +668,9 @@ static int issues_result(const routes_issues *is, size_t nrooms, const char *typ
     if (is->bad[0])
         return why_set(why, whylen, RC_ROUTE_BAD_FIELD, "%.128s: %s", type, is->bad);
     if (nrooms == 0)
-        return why_set(why, whylen, RC_ROUTE_BAD_FIELD, "%.128s: no room to deliver to (\"%s\" is empty)",
-                       type, is->empty_list ? is->empty_list : "");
+        return why_set(why, whylen, RC_ROUTE_BAD_FIELD,
+                       "%.128s: no room to deliver to (\"%s\" is empty)", type,
+                       is->empty_list ? is->empty_list : "");
     return RC_ROUTE_OK;
 }
 
@@ -682,27 +678,19 @@ static int route_eval(const routes_route *rt, json_t *root, const char *payload,
                       rc_routed *out, char *why, size_t whylen)
 {
     routes_issues is = {0};
-    routes_rooms rs = {0};
     routes_buf args = {0};
 
     payload_check(rt, root, &is);
     for (size_t i = 0; i < rt->nrooms; i++)
-        tpl_render(&rt->rooms[i], root, &rs, &is);
-    int rc = issues_result(&is, rs.n, rt->type, why, whylen);
+        tpl_render(&rt->rooms[i], root, out, &is);
+    int rc = issues_result(&is, out->nrooms, rt->type, why, whylen);
     if (rc == RC_ROUTE_OK && args_build(rt, payload, len, &args) < 0)
         rc = why_set(why, whylen, RC_ROUTE_BAD_JSON, "%s: payload fields not found in its bytes",
                      rt->type);
-    if (rc == RC_ROUTE_OK) {
-        out->event = rc_strdup(rt->event);
-        out->rooms = rs.v;
-        out->nrooms = rs.n;
-        out->args_json = args.p;
-    } else {
-        for (size_t i = 0; i < rs.n; i++)
-            rc_free(rs.v[i]);
-        rc_free(rs.v);
-        rc_free(args.p);
-    }
+    out->event = rc_strdup(rt->event);
+    out->args_json = args.p;
+    if (rc != RC_ROUTE_OK)
+        rc_routed_clear(out);
     for (size_t i = 0; i < is.nmissing; i++)
         rc_free(is.missing[i]);
     rc_free(is.missing);
@@ -720,6 +708,11 @@ int rc_routes_apply(const rc_routes *r, const char *type, const char *payload_js
     const routes_route *rt = route_find(r, type);
     if (!rt)
         return why_set(why, whylen, RC_ROUTE_NO_ROUTE, "%.128s: no route for this type", type);
+    /* A raw NUL is never JSON, yet jansson lets one pass after a number, where the byte
+     * scanner would keep it as part of the value: refuse it before either looks. */
+    if (memchr(payload_json, '\0', len))
+        return why_set(why, whylen, RC_ROUTE_BAD_JSON, "%s: payload is not JSON: a NUL byte",
+                       type);
     /* NUL escapes are fine inside delivered strings; id_add refuses them in room names. */
     json_t *root = json_loadb(payload_json, len,
                               JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
@@ -760,28 +753,32 @@ static void list_once(routes_buf *b, routes_buf *seen, const char *item)
     buf_adds(b, item);
 }
 
-static size_t parent_len(const routes_part *pt)
+/* Whether two nested paths have the same parent ("message" of "message.chatId"). */
+static int same_parent(const routes_part *a, const routes_part *b)
 {
-    return (size_t)(strrchr(pt->path.text, '.') - pt->path.text);
+    size_t n = (size_t)(strrchr(a->path.text, '.') - a->path.text);
+    return strrchr(b->path.text, '.') == b->path.text + n &&
+           strncmp(a->path.text, b->path.text, n) == 0;
 }
 
 /* Appends "; parent has a, b[]" for nested[i] unless an earlier entry had its parent. */
 static void describe_group(routes_buf *out, const routes_part **nested, size_t nn, size_t i)
 {
-    size_t plen = parent_len(nested[i]);
     for (size_t j = 0; j < i; j++)
-        if (parent_len(nested[j]) == plen && !strncmp(nested[j]->path.text, nested[i]->path.text, plen))
+        if (same_parent(nested[j], nested[i]))
             return;
     buf_adds(out, out->p[out->len - 1] == '}' ? " (" : "; ");
-    buf_add(out, nested[i]->path.text, plen);
+    buf_add(out, nested[i]->path.text,
+            (size_t)(strrchr(nested[i]->path.text, '.') - nested[i]->path.text));
     buf_adds(out, " has ");
     routes_buf items = {0}, seen = {0};
     for (size_t j = i; j < nn; j++) {
         const routes_part *q = nested[j];
-        if (parent_len(q) != plen || strncmp(q->path.text, nested[i]->path.text, plen))
+        if (!same_parent(q, nested[i]))
             continue;
         char child[RC_ROUTES_ROOM_MAX + 4];
-        snprintf(child, sizeof child, "%s%s", q->path.segs[q->path.nsegs - 1], q->is_list ? "[]" : "");
+        snprintf(child, sizeof child, "%s%s", q->path.segs[q->path.nsegs - 1],
+                 q->is_list ? "[]" : "");
         list_once(&items, &seen, child);
     }
     buf_adds(out, items.p);

@@ -8,9 +8,9 @@
  *     "payment.status_updated": {"event": "payment:status-updated",
  *                                "rooms": ["user-{buyerId}", "user-{sellerId}"],
  *                                "payload": ["paymentId", "status", "providerPaymentId"]},
- *     "chat.message_created": {"event": "chat:new-message",
- *                              "rooms": ["chat-{message.chatId}", "user-{message.participantIds[]}"],
- *                              "payload": "message"}, ...}}
+ *     "chat.message_created": {"event": "chat:new-message", "payload": "message",
+ *                              "rooms": ["chat-{message.chatId}",
+ *                                        "user-{message.participantIds[]}"]}, ...}}
  *
  *   rooms    Templates: literal text with {path} placeholders. A path is dotted field names
  *            (identifiers) into the payload object. `path[]` is a list: one room per
@@ -27,11 +27,12 @@
  *   - An empty list gives no room; that is fine as long as the event still has one room
  *     (chat-{chatId} for a chat with no participants listed), otherwise it is bad_field.
  *   - A room is at most RC_ROUTES_ROOM_MAX bytes with no control characters.
- *   - Rooms are de-duplicated keeping the first, in template order.
+ *   - Rooms are de-duplicated keeping the first, in template order; more than 1000
+ *     distinct rooms, or a list of more than 1000 elements, is bad_field.
  *   - Delivered values are the input's bytes with insignificant whitespace removed: numbers,
  *     string escapes, UTF-8 and the key order of nested objects reach the client exactly
  *     as the backend wrote them (re-encoding would turn 0.1 into 0.10000000000000001).
- *   - Payloads with duplicate keys, and integers outside int64, are bad_json.
+ *   - Payloads with duplicate keys, a raw NUL byte, or integers outside int64 are bad_json.
  *
  * Ownership: an rc_routes is immutable after loading and may be shared by threads; the
  * caller frees it with rc_routes_free. Strings it hands out live as long as it does. An

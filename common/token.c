@@ -678,7 +678,7 @@ static const char *rc_token__sign_refusal(const rc_token_keys *k, const char *su
                                           long ttl)
 {
     if (!k->can_sign)
-        return KEY_SETTING " holds a public key; signing needs the private key";
+        return "the key file holds only a public key; signing needs the private key";
     if (!sub || !*sub || strlen(sub) >= sizeof(((rc_token_claims *)0)->user_id))
         return "sub must be 1 to 127 bytes";
     if (role && rc_role_parse(role) == RC_ROLE_NONE)

@@ -68,8 +68,6 @@ static int run(const fanout_settings *cfg, const rc_routes *routes, fanout_telem
         fprintf(stderr, "roomcast-fanout: %s\n", err);
         return 1;
     }
-    rc_log_info("admin listening", "{s:s,s:i}", "host", cfg->admin_listen.host, "port",
-                fanout_admin_port(admin));
     fanout_pipeline *p = NULL;
     int rc = fanout_pipeline_new(cfg, routes, tm, &g_stop, &p, err, sizeof err);
     if (rc == RC_AGAIN) {

@@ -190,6 +190,22 @@ void gw_engine_stop_listening(gw_engine *e)
     }
 }
 
+size_t gw_engine_close_some(gw_engine *e, size_t n, const char *reason)
+{
+    size_t done = 0;
+    gw_session *s;
+    LIST_FOREACH(s, &e->all_sessions, link)
+    {
+        if (done == n)
+            break;
+        if (!s->closing) {
+            gw_session_close(s, reason);
+            done++;
+        }
+    }
+    return done;
+}
+
 void gw_engine_close_all(gw_engine *e, const char *reason)
 {
     gw_session *s;

@@ -76,6 +76,8 @@ int gw_engine_listen(gw_engine *e, const rc_addr *addr, char *errstr, size_t err
 int gw_engine_port(const gw_engine *e);
 /* Stops accepting; existing sessions carry on (the drain). */
 void gw_engine_stop_listening(gw_engine *e);
+/* Closes up to n sessions (the drain); returns how many it closed. */
+size_t gw_engine_close_some(gw_engine *e, size_t n, const char *reason);
 /* Closes every session (on_close with reason) and connection. */
 void gw_engine_close_all(gw_engine *e, const char *reason);
 void gw_engine_free(gw_engine *e);

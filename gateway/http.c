@@ -174,6 +174,8 @@ static int http__parse(http__cur *c, const char *start, http_request *req)
 
 int http_parse_request(const char *buf, size_t len, size_t max_head, http_request *req)
 {
+    if (len == 0)
+        return 0; /* buf may then be NULL, which admits no arithmetic */
     if (max_head > INT_MAX)
         max_head = INT_MAX;
     http__cur c = {buf, buf + (len < max_head ? len : max_head)};
@@ -199,6 +201,8 @@ const char *http_header_get(const http_request *req, const char *name, size_t *l
 int http_header_has_token(const char *value, size_t len, const char *token)
 {
     size_t i = 0;
+    if (value == NULL)
+        return 0;
     while (i <= len) {
         size_t s = i;
         while (i < len && value[i] != ',')

@@ -1,1 +1,273 @@
-int main(void) { return 0; }
+/* roomcast-gateway: holds client connections (Socket.IO over WebSocket or long-polling),
+ * authenticates them, keeps their rooms, and delivers room events from Kafka.
+ * main() reads the settings once, wires the modules together on one event loop, and
+ * runs the drain on SIGTERM: /readyz turns 503, the listener closes, and the sockets are
+ * closed a few at a time across ROOMCAST_DRAIN_SECONDS so that clients reconnect
+ * elsewhere without a stampede. */
+#include <event2/event.h>
+#include <jansson.h>
+#include <openssl/ssl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/admin.h"
+#include "common/alloc.h"
+#include "common/kafka.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "common/token.h"
+#include "gateway/app.h"
+#include "gateway/settings.h"
+
+typedef struct {
+    struct event_base *base;
+    gw_settings cfg;
+    rc_metrics *metrics;
+    gw_engine *engine;
+    gw_app *app;
+    gw_delivery *delivery;
+    int draining;
+    int64_t drain_deadline_us;
+    struct event *drain_tick;
+} gateway;
+
+static int ready_fn(void *ctx, char *reason, size_t len)
+{
+    gateway *g = ctx;
+    if (g->draining) {
+        snprintf(reason, len, "draining: shutting down");
+        return -1;
+    }
+    return gw_delivery_ready(g->delivery, reason, len) ? 0 : -1;
+}
+
+#define STAT_FN(name, field)                                                                      \
+    static double name(void *ctx)                                                                 \
+    {                                                                                             \
+        return (double)gw_engine_get_stats(((gateway *)ctx)->engine)->field;                      \
+    }
+STAT_FN(st_connections, connections)
+STAT_FN(st_sessions_ws, sessions_ws)
+STAT_FN(st_sessions_polling, sessions_polling)
+STAT_FN(st_accepted, connections_accepted)
+STAT_FN(st_refused, connections_refused)
+STAT_FN(st_slow, slow_clients)
+STAT_FN(st_bad_requests, bad_requests)
+STAT_FN(st_bad_frames, bad_frames)
+STAT_FN(st_bad_packets, bad_packets)
+STAT_FN(st_ping_timeouts, ping_timeouts)
+STAT_FN(st_upgrades, upgrades)
+STAT_FN(st_frames_out, frames_out)
+STAT_FN(st_bytes_out, bytes_out)
+
+static double st_sockets(void *ctx)
+{
+    return (double)gw_app_sockets(((gateway *)ctx)->app);
+}
+
+static double st_rooms(void *ctx)
+{
+    return (double)gw_app_rooms(((gateway *)ctx)->app);
+}
+
+static void register_metrics(gateway *g)
+{
+    rc_metrics *m = g->metrics;
+    rc_metrics_add_process(m);
+    rc_gauge_fn_new(m, "roomcast_gateway_connections", "Open client TCP connections",
+                    st_connections, g);
+    rc_gauge_fn_new(m, "roomcast_gateway_sessions_websocket", "Engine.IO sessions on WebSocket",
+                    st_sessions_ws, g);
+    rc_gauge_fn_new(m, "roomcast_gateway_sessions_polling", "Engine.IO sessions on long-polling",
+                    st_sessions_polling, g);
+    rc_gauge_fn_new(m, "roomcast_gateway_sockets", "Connected Socket.IO sockets", st_sockets, g);
+    rc_gauge_fn_new(m, "roomcast_gateway_rooms", "Rooms with at least one local member", st_rooms, g);
+    rc_counter_fn_new(m, "roomcast_gateway_connections_accepted_total", "TCP connections accepted",
+                      st_accepted, g);
+    rc_counter_fn_new(m, "roomcast_gateway_connections_refused_total",
+                      "TCP connections refused at ROOMCAST_MAX_CONNECTIONS", st_refused, g);
+    rc_counter_fn_new(m, "roomcast_gateway_slow_client_disconnects_total",
+                      "Clients dropped for letting their outbound buffer pass the bound", st_slow, g);
+    rc_counter_fn_new(m, "roomcast_gateway_bad_requests_total", "Malformed HTTP requests refused",
+                      st_bad_requests, g);
+    rc_counter_fn_new(m, "roomcast_gateway_bad_frames_total",
+                      "Malformed WebSocket frames (connection closed)", st_bad_frames, g);
+    rc_counter_fn_new(m, "roomcast_gateway_bad_packets_total",
+                      "Malformed Engine.IO / Socket.IO packets (session closed)", st_bad_packets, g);
+    rc_counter_fn_new(m, "roomcast_gateway_ping_timeouts_total", "Sessions closed by ping timeout",
+                      st_ping_timeouts, g);
+    rc_counter_fn_new(m, "roomcast_gateway_upgrades_total", "Long-polling sessions upgraded",
+                      st_upgrades, g);
+    rc_counter_fn_new(m, "roomcast_gateway_frames_out_total", "Packets written to clients",
+                      st_frames_out, g);
+    rc_counter_fn_new(m, "roomcast_gateway_bytes_out_total", "Bytes written to clients",
+                      st_bytes_out, g);
+}
+
+/* Closes a share of the remaining sessions each tick so all are gone by the deadline. */
+static void drain_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+    gateway *g = arg;
+    size_t left = gw_engine_get_stats(g->engine)->sessions;
+    int64_t remaining_us = g->drain_deadline_us - rc_now_us();
+    if (left == 0 || remaining_us <= 0) {
+        gw_engine_close_all(g->engine, "server shutting down");
+        event_base_loopexit(g->base, NULL);
+        return;
+    }
+    size_t ticks = (size_t)(remaining_us / 100000) + 1;
+    size_t n = (left + ticks - 1) / ticks;
+    gw_engine_close_some(g->engine, n, "server shutting down");
+}
+
+static void on_sigterm(evutil_socket_t sig, short what, void *arg)
+{
+    gateway *g = arg;
+    if (g->draining) {
+        event_base_loopexit(g->base, NULL);
+        return;
+    }
+    g->draining = 1;
+    gw_engine_stop_listening(g->engine);
+    g->drain_deadline_us = rc_now_us() + g->cfg.drain_seconds * 1000000;
+    rc_log_info("draining", "{s:I,s:I}", "sessions",
+                (json_int_t)gw_engine_get_stats(g->engine)->sessions, "seconds",
+                (json_int_t)g->cfg.drain_seconds);
+    g->drain_tick = event_new(g->base, -1, EV_PERSIST, drain_tick_cb, g);
+    struct timeval tv = {0, 100000};
+    event_add(g->drain_tick, &tv);
+}
+
+static void on_sigint(evutil_socket_t sig, short what, void *arg)
+{
+    event_base_loopexit(((gateway *)arg)->base, NULL);
+}
+
+static SSL_CTX *tls_ctx(const gw_settings *cfg, char *err, size_t len)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert_file) != 1) {
+        snprintf(err, len, "ROOMCAST_TLS_CERT_FILE: \"%s\" is not a PEM certificate chain",
+                 cfg->tls_cert_file);
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_key_file, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1) {
+        snprintf(err, len, "ROOMCAST_TLS_KEY_FILE: \"%s\" is not the certificate's PEM key",
+                 cfg->tls_key_file);
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+int main(int argc, char **argv)
+{
+    gateway g = {0};
+    char err[RC_ERRSTR_LEN];
+    int r = gw_settings_load(&g.cfg, argc, argv, err, sizeof err);
+    if (r == RC_ENOENT)
+        return 0;
+    if (r != RC_OK) {
+        fprintf(stderr, "roomcast-gateway: %s\n", err);
+        gw_settings_free(&g.cfg);
+        return 2;
+    }
+    rc_log_init("gateway", (rc_log_level)rc_log_level_parse(g.cfg.log_level));
+    rc_token_keys *keys = NULL;
+    if (rc_token_keys_new(g.cfg.jwt_secret, g.cfg.jwt_public_key_file, g.cfg.jwt_issuer,
+                          g.cfg.jwt_audience, &keys, err, sizeof err) != 0) {
+        fprintf(stderr, "roomcast-gateway: %s\n", err);
+        gw_settings_free(&g.cfg);
+        return 2;
+    }
+    SSL_CTX *tls = NULL;
+    if (g.cfg.tls_cert_file && !(tls = tls_ctx(&g.cfg, err, sizeof err))) {
+        fprintf(stderr, "roomcast-gateway: %s\n", err);
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    g.base = event_base_new();
+    g.metrics = rc_metrics_new();
+    gw_authz *authz = NULL;
+    if (g.cfg.authz_url &&
+        gw_authz_new(g.base, g.cfg.authz_url, (int)g.cfg.authz_timeout_ms,
+                     (int)g.cfg.authz_cache_seconds, g.metrics, &authz, err, sizeof err) != 0) {
+        fprintf(stderr, "roomcast-gateway: %s\n", err);
+        return 2;
+    }
+    gw_engine_config ec = {
+        .ping_interval_ms = g.cfg.ping_interval_ms,
+        .ping_timeout_ms = g.cfg.ping_timeout_ms,
+        .upgrade_timeout_ms = 10000,
+        .handshake_timeout_ms = g.cfg.handshake_timeout_ms,
+        .max_payload = (size_t)g.cfg.max_payload,
+        .max_connections = (size_t)g.cfg.max_connections,
+        .out_limit = (size_t)g.cfg.max_outbound_bytes,
+        .allowed_origins = g.cfg.allowed_origins,
+        .tls = tls,
+    };
+    g.engine = gw_engine_new(g.base, &ec);
+    char client_id[200];
+    snprintf(client_id, sizeof client_id, "roomcast-gateway-%s", g.cfg.gateway_id);
+    gw_upstream *up = gw_upstream_new(g.base, g.cfg.kafka_brokers, client_id, g.metrics, err,
+                                      sizeof err);
+    if (!up) {
+        fprintf(stderr, "roomcast-gateway: Kafka producer: %s\n", err);
+        return 1;
+    }
+    g.app = gw_app_new(g.base, &g.cfg, g.engine, g.metrics, keys, up, authz);
+    char topic[256];
+    gw_delivery_config dc = {g.cfg.kafka_brokers,
+                             rc_kafka_topic(g.cfg.topic_prefix, RC_TOPIC_ROOMS, topic, sizeof topic),
+                             client_id};
+    g.delivery = gw_delivery_new(g.base, &dc, g.metrics, gw_app_deliver, g.app, err, sizeof err);
+    if (!g.delivery) {
+        fprintf(stderr, "roomcast-gateway: Kafka consumer: %s\n", err);
+        return 1;
+    }
+    register_metrics(&g);
+    rc_admin *admin = NULL;
+    if (rc_admin_start(g.base, &g.cfg.admin_listen, g.metrics, ready_fn, &g, &admin, err,
+                       sizeof err) != 0 ||
+        gw_engine_listen(g.engine, &g.cfg.listen, err, sizeof err) != 0) {
+        fprintf(stderr, "roomcast-gateway: %s\n", err);
+        return 1;
+    }
+    char a1[300], a2[300];
+    rc_log_info("listening", "{s:s,s:i,s:s,s:i,s:s,s:s,s:s,s:s}", "listen",
+                rc_addr_format(&g.cfg.listen, a1, sizeof a1), "port", gw_engine_port(g.engine),
+                "admin", rc_addr_format(&g.cfg.admin_listen, a2, sizeof a2), "admin_port",
+                rc_admin_port(admin), "kafka", g.cfg.kafka_brokers, "topic", topic, "jwt_alg",
+                rc_token_keys_alg(keys), "gateway", g.cfg.gateway_id);
+    struct event *sigterm = evsignal_new(g.base, SIGTERM, on_sigterm, &g);
+    struct event *sigint = evsignal_new(g.base, SIGINT, on_sigint, &g);
+    evsignal_add(sigterm, NULL);
+    evsignal_add(sigint, NULL);
+
+    event_base_dispatch(g.base);
+
+    rc_log_info("stopping", NULL);
+    if (g.drain_tick)
+        event_free(g.drain_tick);
+    event_free(sigterm);
+    event_free(sigint);
+    gw_engine_stop_listening(g.engine);
+    gw_engine_close_all(g.engine, "server shutting down");
+    gw_delivery_free(g.delivery);
+    rc_admin_free(admin);
+    gw_engine_free(g.engine);
+    gw_app_free(g.app);
+    gw_upstream_free(up);
+    gw_authz_free(authz);
+    rc_metrics_free(g.metrics);
+    rc_token_keys_free(keys);
+    if (tls)
+        SSL_CTX_free(tls);
+    event_base_free(g.base);
+    gw_settings_free(&g.cfg);
+    return 0;
+}

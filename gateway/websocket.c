@@ -163,15 +163,24 @@ static uint32_t ws__utf8_lead(uint8_t c)
 static uint32_t ws__utf8_step(uint32_t s, uint8_t c)
 {
     switch (s) {
-    case WS__U_ACCEPT: return ws__utf8_lead(c);
-    case WS__U_TAIL1: return (c & 0xC0) == 0x80 ? WS__U_ACCEPT : WS__U_REJECT;
-    case WS__U_TAIL2: return (c & 0xC0) == 0x80 ? WS__U_TAIL1 : WS__U_REJECT;
-    case WS__U_TAIL3: return (c & 0xC0) == 0x80 ? WS__U_TAIL2 : WS__U_REJECT;
-    case WS__U_E0: return c >= 0xA0 && c <= 0xBF ? WS__U_TAIL1 : WS__U_REJECT;
-    case WS__U_ED: return c >= 0x80 && c <= 0x9F ? WS__U_TAIL1 : WS__U_REJECT;
-    case WS__U_F0: return c >= 0x90 && c <= 0xBF ? WS__U_TAIL2 : WS__U_REJECT;
-    case WS__U_F4: return c >= 0x80 && c <= 0x8F ? WS__U_TAIL2 : WS__U_REJECT;
-    default: return WS__U_REJECT;
+    case WS__U_ACCEPT:
+        return ws__utf8_lead(c);
+    case WS__U_TAIL1:
+        return (c & 0xC0) == 0x80 ? WS__U_ACCEPT : WS__U_REJECT;
+    case WS__U_TAIL2:
+        return (c & 0xC0) == 0x80 ? WS__U_TAIL1 : WS__U_REJECT;
+    case WS__U_TAIL3:
+        return (c & 0xC0) == 0x80 ? WS__U_TAIL2 : WS__U_REJECT;
+    case WS__U_E0:
+        return c >= 0xA0 && c <= 0xBF ? WS__U_TAIL1 : WS__U_REJECT;
+    case WS__U_ED:
+        return c >= 0x80 && c <= 0x9F ? WS__U_TAIL1 : WS__U_REJECT;
+    case WS__U_F0:
+        return c >= 0x90 && c <= 0xBF ? WS__U_TAIL2 : WS__U_REJECT;
+    case WS__U_F4:
+        return c >= 0x80 && c <= 0x8F ? WS__U_TAIL2 : WS__U_REJECT;
+    default:
+        return WS__U_REJECT;
     }
 }
 
@@ -427,7 +436,12 @@ ssize_t ws_reader_feed(ws_reader *r, uint8_t *buf, size_t len, ws_event *ev,
                        uint16_t *close_code)
 {
     size_t used = 0;
+    uint8_t none;
     memset(ev, 0, sizeof *ev);
+    if (buf == NULL) { /* an empty evbuffer pulls up to NULL; NULL + 0 is not C */
+        buf = &none;
+        len = 0;
+    }
     if (r->_delivered) {
         r->_delivered = 0;
         r->_len = 0;

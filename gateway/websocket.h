@@ -88,7 +88,14 @@ int ws_utf8_complete(uint32_t state);
 
 /* ---- decoding ------------------------------------------------------------------- */
 
-typedef enum { WS_EV_NONE, WS_EV_TEXT, WS_EV_BINARY, WS_EV_PING, WS_EV_PONG, WS_EV_CLOSE } ws_event_kind;
+typedef enum {
+    WS_EV_NONE,
+    WS_EV_TEXT,
+    WS_EV_BINARY,
+    WS_EV_PING,
+    WS_EV_PONG,
+    WS_EV_CLOSE
+} ws_event_kind;
 
 typedef struct {
     ws_event_kind kind;

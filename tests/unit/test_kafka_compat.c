@@ -474,17 +474,30 @@ static bool delete_topics(rd_kafka_t *rk, const char *const *names, int n)
     return ok;
 }
 
-/* The partition count the broker reports for topic, or -1. */
+/* The partition count the broker reports for topic, or -1 (and why on stderr). A topic's
+ * metadata reaches the brokers' caches asynchronously after CreateTopics, so "unknown topic"
+ * is retried for a few seconds. */
 static int partition_count(rd_kafka_t *rk, const char *topic)
 {
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-    const struct rd_kafka_metadata *md = NULL;
+    int64_t deadline = now_ms() + 5000;
+    rd_kafka_resp_err_t err;
     int cnt = -1;
-    if (rd_kafka_metadata(rk, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
-            cnt = md->topics[0].partition_cnt;
-        rd_kafka_metadata_destroy(md);
-    }
+    do {
+        const struct rd_kafka_metadata *md = NULL;
+        err = rd_kafka_metadata(rk, 0, rkt, &md, 5000);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            err = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+            if (!err)
+                cnt = md->topics[0].partition_cnt;
+            rd_kafka_metadata_destroy(md);
+        }
+        if (err)
+            usleep(100 * 1000);
+    } while (err && now_ms() < deadline);
+    if (err || now_ms() - deadline + 5000 > 200)
+        fprintf(stderr, "metadata %s: %s after %d ms\n", topic, rd_kafka_err2name(err),
+                (int)(now_ms() - deadline + 5000));
     rd_kafka_topic_destroy(rkt);
     return cnt;
 }
@@ -619,13 +632,14 @@ out:
 /* (2) assign() every partition from the live end, and from the beginning. */
 static void scenario_assign(void)
 {
-    static const char *const pconf[] = {"enable.idempotence", "true", NULL};
+    static const char *const pconf_lz4[] = {"enable.idempotence", "true",
+                                            "compression.type", "lz4", NULL};
     const char *const cconf[] = {"group.id", assign_group,
                                         "enable.auto.commit", "false",
                                         "enable.auto.offset.store", "false",
                                         "enable.partition.eof", "true",
                                         "isolation.level", "read_committed", NULL};
-    rd_kafka_t *p = client(RD_KAFKA_PRODUCER, "kc-rooms-prod", NULL, pconf);
+    rd_kafka_t *p = client(RD_KAFKA_PRODUCER, "kc-rooms-prod", NULL, pconf_lz4);
     rd_kafka_t *live = NULL, *all = NULL;
     rd_kafka_topic_partition_list_t *l = NULL;
     recs_t rl = {0}, ra = {0};
@@ -702,6 +716,7 @@ static const char *const group_conf_base[] = {
     "session.timeout.ms", "6000",
     "heartbeat.interval.ms", "500",
     "max.poll.interval.ms", "10000",
+    "partition.assignment.strategy", "roundrobin", /* eager; spreads many small topics */
 };
 
 /* group_conf_base + group.id + extra (NULL-terminated) in buf. */
@@ -745,11 +760,12 @@ static void committed_str(rd_kafka_t *rk, const char *t, char *out, size_t cap)
 /* (3a) Two members share a group; manual commits survive a member restart. */
 static void scenario_group(void)
 {
-    static const char *const pconf[] = {"enable.idempotence", "true", NULL};
+    static const char *const pconf_zstd[] = {"enable.idempotence", "true",
+                                             "compression.type", "zstd", NULL};
     char group[64], v[32], committed[96];
     const char *cbuf[32];
     member_t ma = {0}, mb = {0}, mb2 = {0};
-    rd_kafka_t *p = client(RD_KAFKA_PRODUCER, "kc-group-prod", NULL, pconf);
+    rd_kafka_t *p = client(RD_KAFKA_PRODUCER, "kc-group-prod", NULL, pconf_zstd);
     rd_kafka_t *a = NULL, *b = NULL;
     recs_t r1a = {0}, r1b = {0}, r2 = {0};
     rd_kafka_resp_err_t err;
@@ -866,12 +882,13 @@ out:
 /* (3b) A regex subscription picks up a topic created after subscribing. */
 static void scenario_regex(rd_kafka_t *admin)
 {
-    static const char *const pconf[] = {"enable.idempotence", "true", NULL};
+    static const char *const pconf_gzip[] = {"enable.idempotence", "true",
+                                             "compression.type", "gzip", NULL};
     static const char *const extra[] = {"topic.metadata.refresh.interval.ms", "1000", NULL};
     char group[64], pattern[96];
     const char *cbuf[32];
     member_t m = {0};
-    rd_kafka_t *p = client(RD_KAFKA_PRODUCER, "kc-regex-prod", NULL, pconf), *c = NULL;
+    rd_kafka_t *p = client(RD_KAFKA_PRODUCER, "kc-regex-prod", NULL, pconf_gzip), *c = NULL;
     recs_t rs = {0};
     rd_kafka_resp_err_t err;
     int64_t deadline, t0;

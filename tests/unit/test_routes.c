@@ -178,6 +178,38 @@ static void test_rooms(const rc_routes *t)
                 "payout.completed: the room from \"user-{sellerId}\" is longer than 200 bytes");
 }
 
+/* A chat message for participants "0" .. "n-1", then "0" again when dup is set. */
+static const char *chat_of(size_t n, int dup)
+{
+    static char p[16000];
+    size_t len = (size_t)snprintf(p, sizeof p, "{\"message\":{\"chatId\":\"c\",\"participantIds\":[");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(p + len, sizeof p - len, "%s\"%zu\"", i ? "," : "", i);
+    snprintf(p + len, sizeof p - len, "%s]}}", dup ? ",\"0\"" : "");
+    return p;
+}
+
+/* Past 1000 distinct rooms, or 1000 list elements, an event is refused rather than
+ * fanned out without bound; duplicates do not count against the rooms. */
+static void test_room_cap(const rc_routes *t)
+{
+    outcome o = run_raw(t, "chat.message_created", chat_of(999, 1));
+    CHECK_EQ(o.rc, RC_ROUTE_OK);
+    CHECK_EQ(strlen(o.rooms) > 0, 1);
+    rc_routed x;
+    const char *p = chat_of(999, 0);
+    CHECK_EQ(rc_routes_apply(t, "chat.message_created", p, strlen(p), &x, NULL, 0), 0);
+    CHECK_EQ(x.nrooms, 1000);
+    rc_routed_clear(&x);
+
+    o = run_raw(t, "chat.message_created", chat_of(1000, 0));
+    CHECK_EQ(o.rc, RC_ROUTE_BAD_FIELD);
+    CHECK_STR(o.why, "chat.message_created: more than 1000 rooms");
+    o = run_raw(t, "chat.message_created", chat_of(1000, 1));
+    CHECK_EQ(o.rc, RC_ROUTE_BAD_FIELD);
+    CHECK_STR(o.why, "chat.message_created: message.participantIds has more than 1000 elements");
+}
+
 /* What reaches the browser is what the backend wrote, less the whitespace. */
 static void test_bytes(const rc_routes *t)
 {
@@ -255,6 +287,10 @@ static void test_bad_payloads(const rc_routes *t)
     outcome o = run(t, "payment.completed", "{'paymentId':");
     CHECK_EQ(o.rc, RC_ROUTE_BAD_JSON);
     CHECK(strncmp(o.why, "payment.completed: payload is not JSON: ", 40) == 0);
+
+    /* jansson would let a raw NUL after a number pass; the table does not. */
+    CHECK_EQ(rc_routes_apply(t, "system.announcement", "{\"message\":1\0}", 14, &(rc_routed){0},
+                             NULL, 0), RC_ROUTE_BAD_JSON);
 
     /* Untrusted bytes never reach the reason as anything but printable ASCII. */
     o = run(t, "pay\n\xc3\xa9", "{}");
@@ -445,6 +481,7 @@ int main(void)
         CHECK_DONE();
     test_catalog(t);
     test_rooms(t);
+    test_room_cap(t);
     test_bytes(t);
     test_missing_and_bad(t);
     test_bad_payloads(t);

@@ -351,7 +351,7 @@ static void test_asymmetric(EVP_PKEY *rsa, EVP_PKEY *ec)
 
     /* A public key cannot sign. */
     CHECK(rc_token_sign(rs_v, "p", NULL, NULL, NOW, 0, err, sizeof err) == NULL);
-    CHECK_STR(err, "ROOMCAST_JWT_PUBLIC_KEY_FILE holds a public key; signing needs the private key");
+    CHECK_STR(err, "the key file holds only a public key; signing needs the private key");
 
     /* Tokens for the other asymmetric algorithm, or from another key of the same kind. */
     rc_token_claims c;

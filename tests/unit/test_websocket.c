@@ -324,6 +324,8 @@ static void test_partial(void)
     CHECK_EQ(ws_reader_feed(&r, in + 8, n - 8, &ev, &code), n - 8);
     CHECK_EQ(ev.kind, WS_EV_TEXT);
     CHECK_MEM(ev.data, ev.len, "abcdef", 6);
+    CHECK_EQ(ws_reader_feed(&r, NULL, 0, &ev, &code), 0); /* an empty evbuffer */
+    CHECK_EQ(ev.kind, WS_EV_NONE);
     ws_reader_free(&r);
 
     CHECK_STR(chunked(in, n - 1, 1, 1024), "");
@@ -497,7 +499,9 @@ static void test_utf8_messages(void)
     n += frame(in + n, 0, WS_OP_CONT, "\xed\xa0\x80", 3, 1);
     CHECK_STR(chunked(in, n, 1, 1024), "ERR(1007)");
     /* Autobahn 6.4.3: one frame, of which only the part up to the bad byte has arrived. */
-    n = frame(in, 1, WS_OP_TEXT, "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xf4\x90\x80\x80" "edited", 21, 1);
+    static const char partly_bad[] =
+        "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xf4\x90\x80\x80" "edited";
+    n = frame(in, 1, WS_OP_TEXT, partly_bad, 21, 1);
     CHECK_STR(chunked(in, 6 + 13, 1, 1024), "ERR(1007)");
     /* A message that ends mid-character across fragments. */
     n = frame(in, 0, WS_OP_TEXT, "a", 1, 1);

@@ -1,0 +1,331 @@
+/* delivery.c: the room-topic consumer (see delivery.h). */
+#include "gateway/delivery.h"
+
+#include <event2/event.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/alloc.h"
+#include "common/kafka.h"
+#include "common/log.h"
+#include "gateway/socketio.h"
+#include "roomcast/v1/events.pb-c.h"
+
+#define GW_BATCH 2000
+
+struct gw_delivery {
+    struct event_base *base;
+    rd_kafka_t *rk;
+    rd_kafka_queue_t *q;
+    int pipefd[2];
+    struct event *wake, *tick;
+    char *topic;
+    int32_t assigned; /* partitions assigned so far */
+    int brokers_up;
+    unsigned ticks;
+    gw_deliver_fn fn;
+    void *ctx;
+    /* per event being delivered */
+    gw_frame *frame;
+    Roomcast__V1__RoomEvent *cur;
+    rc_counter *ev_delivered, *ev_no_member, *ev_invalid, *deliveries;
+    rc_histogram *latency;
+};
+
+/* ---- readiness from librdkafka's statistics ----------------------------------------------- */
+
+static int gw__stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+    gw_delivery *d = opaque;
+    json_t *root = json_loadb(json, len, 0, NULL);
+    int up = 0;
+    json_t *brokers = json_object_get(root, "brokers");
+    const char *k;
+    json_t *b;
+    json_object_foreach(brokers, k, b)
+    {
+        const char *state = json_string_value(json_object_get(b, "state"));
+        json_int_t nodeid = json_integer_value(json_object_get(b, "nodeid"));
+        if (state && !strcmp(state, "UP") && nodeid >= 0)
+            up++;
+    }
+    d->brokers_up = up;
+    json_decref(root);
+    return 0; /* librdkafka frees json */
+}
+
+int gw_delivery_ready(const gw_delivery *d, char *reason, size_t len)
+{
+    if (!d->brokers_up) {
+        snprintf(reason, len, "no Kafka broker is reachable");
+        return 0;
+    }
+    if (!d->assigned) {
+        snprintf(reason, len, "topic %s is not assigned yet (does it exist?)", d->topic);
+        return 0;
+    }
+    return 1;
+}
+
+/* ---- partitions ------------------------------------------------------------------------- */
+
+/* Assigns partitions that appeared since the last look: at the live end at start, from
+ * the beginning for partitions added later (nothing on them was seen before). Runs the
+ * metadata request on the loop thread, so only from the 5-second tick, with a short timeout. */
+static void gw__delivery_refresh(gw_delivery *d)
+{
+    const struct rd_kafka_metadata *md;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(d->rk, d->topic, NULL);
+    rd_kafka_resp_err_t err = rd_kafka_metadata(d->rk, 0, rkt, &md, 200);
+    rd_kafka_topic_destroy(rkt);
+    if (err)
+        return;
+    if (md->topic_cnt == 1 && !md->topics[0].err && md->topics[0].partition_cnt > d->assigned) {
+        int32_t n = md->topics[0].partition_cnt;
+        rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(n);
+        for (int32_t p = 0; p < n; p++)
+            rd_kafka_topic_partition_list_add(parts, d->topic, p)->offset =
+                p < d->assigned ? RD_KAFKA_OFFSET_INVALID
+                : d->assigned ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
+        /* keep positions of partitions already assigned */
+        rd_kafka_topic_partition_list_t *cur = NULL;
+        if (d->assigned && rd_kafka_assignment(d->rk, &cur) == 0) {
+            rd_kafka_position(d->rk, cur);
+            for (int i = 0; i < cur->cnt; i++)
+                rd_kafka_topic_partition_list_find(parts, d->topic, cur->elems[i].partition)
+                    ->offset = cur->elems[i].offset;
+            rd_kafka_topic_partition_list_destroy(cur);
+        }
+        if (!rd_kafka_assign(d->rk, parts)) {
+            rc_log_info("room topic assigned", "{s:s,s:i,s:i}", "topic", d->topic, "partitions",
+                        n, "new", n - d->assigned);
+            d->assigned = n;
+        }
+        rd_kafka_topic_partition_list_destroy(parts);
+    }
+    rd_kafka_metadata_destroy(md);
+}
+
+/* ---- messages ----------------------------------------------------------------------------- */
+
+static int gw__valid(const Roomcast__V1__RoomEvent *m, size_t *room_index)
+{
+    if (!*m->id || !*m->event || !*m->room || sio_is_reserved_event(m->event) ||
+        m->n_attachments > SIO_MAX_ATTACHMENTS || strlen(m->room) > 200)
+        return 0;
+    json_t *args = json_loads(m->args_json, 0, NULL);
+    int ok = json_is_array(args);
+    if (ok && m->n_attachments)
+        ok = sio_placeholders_valid(args, (int)m->n_attachments);
+    json_decref(args);
+    if (!ok)
+        return 0;
+    *room_index = 0;
+    for (size_t i = 0; i < m->n_rooms; i++)
+        if (!strcmp(m->rooms[i], m->room)) {
+            *room_index = i;
+            return 1;
+        }
+    return m->n_rooms == 0; /* no list: the event is for this room alone */
+}
+
+gw_frame *gw_delivery_frame(gw_delivery *d, const gw_room_event *ev)
+{
+    if (!d->frame) {
+        const Roomcast__V1__RoomEvent *m = d->cur;
+        sio_buf b = {0};
+        sio_encode_event_raw(&b, m->event, m->args_json, strlen(m->args_json),
+                             (int)m->n_attachments);
+        const uint8_t *att[SIO_MAX_ATTACHMENTS];
+        size_t alen[SIO_MAX_ATTACHMENTS];
+        for (size_t i = 0; i < m->n_attachments; i++) {
+            att[i] = m->attachments[i].data;
+            alen[i] = m->attachments[i].len;
+        }
+        d->frame = gw_frame_new('4', b.data, b.len, m->n_attachments, att, alen);
+        sio_buf_free(&b);
+    }
+    return d->frame;
+}
+
+static void gw__delivery_message(gw_delivery *d, rd_kafka_message_t *msg)
+{
+    Roomcast__V1__RoomEvent *m = roomcast__v1__room_event__unpack(NULL, msg->len, msg->payload);
+    size_t idx = 0;
+    if (!m || !gw__valid(m, &idx)) {
+        rc_counter_inc(d->ev_invalid);
+        rc_log_limited(RC_LOG_WARN, "invalid room event skipped", "{s:i,s:I}", "partition",
+                       (int)msg->partition, "offset", (json_int_t)msg->offset);
+        if (m)
+            roomcast__v1__room_event__free_unpacked(m, NULL);
+        return;
+    }
+    const char *single[1] = {m->room};
+    gw_room_event ev = {
+        .id = m->id,
+        .room = m->room,
+        .rooms = m->n_rooms ? (const char *const *)m->rooms : single,
+        .nrooms = m->n_rooms ? m->n_rooms : 1,
+        .room_index = idx,
+        .except_sid = m->except_sid,
+        .produced_at_us = m->produced_at_us,
+        .partition = msg->partition,
+        .offset = msg->offset,
+    };
+    d->cur = m;
+    d->frame = NULL;
+    size_t n = d->fn(d, &ev, d->ctx);
+    if (n) {
+        rc_counter_inc(d->ev_delivered);
+        rc_counter_add(d->deliveries, n);
+        if (m->produced_at_us > 0)
+            rc_histogram_observe(d->latency, (double)(rc_now_us() - m->produced_at_us) / 1e6);
+    } else {
+        rc_counter_inc(d->ev_no_member);
+    }
+    gw_frame_unref(d->frame);
+    d->frame = NULL;
+    d->cur = NULL;
+    roomcast__v1__room_event__free_unpacked(m, NULL);
+}
+
+static void gw__delivery_drain(gw_delivery *d)
+{
+    rd_kafka_message_t *batch[256];
+    size_t total = 0;
+    while (total < GW_BATCH) {
+        ssize_t n = rd_kafka_consume_batch_queue(d->q, 0, batch, 256);
+        if (n <= 0)
+            break;
+        for (ssize_t i = 0; i < n; i++) {
+            if (batch[i]->err) {
+                if (batch[i]->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                    rc_log_limited(RC_LOG_WARN, "room topic consume error", "{s:s}", "error",
+                                   rd_kafka_message_errstr(batch[i]));
+            } else {
+                gw__delivery_message(d, batch[i]);
+            }
+            rd_kafka_message_destroy(batch[i]);
+        }
+        total += (size_t)n;
+    }
+    if (total >= GW_BATCH) /* more may wait: yield to sockets, then continue */
+        event_active(d->wake, EV_READ, 0);
+}
+
+static void gw__wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+    gw_delivery *d = arg;
+    char buf[64];
+    while (read(d->pipefd[0], buf, sizeof buf) > 0)
+        ;
+    gw__delivery_drain(d);
+}
+
+static void gw__tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+    gw_delivery *d = arg;
+    rd_kafka_poll(d->rk, 0); /* errors, statistics */
+    /* look for the topic every second until found, then for new partitions every 5 s */
+    if (d->ticks++ % (d->assigned ? 25 : 5) == 0)
+        gw__delivery_refresh(d);
+}
+
+static double gw__lag_fn(void *ctx)
+{
+    gw_delivery *d = ctx;
+    rd_kafka_topic_partition_list_t *cur = NULL;
+    if (rd_kafka_assignment(d->rk, &cur) != 0 || !cur)
+        return 0;
+    rd_kafka_position(d->rk, cur);
+    double lag = 0;
+    for (int i = 0; i < cur->cnt; i++) {
+        int64_t lo, hi;
+        if (cur->elems[i].offset >= 0 &&
+            rd_kafka_get_watermark_offsets(d->rk, d->topic, cur->elems[i].partition, &lo, &hi) == 0 &&
+            hi > cur->elems[i].offset)
+            lag += (double)(hi - cur->elems[i].offset);
+    }
+    rd_kafka_topic_partition_list_destroy(cur);
+    return lag;
+}
+
+static double gw__partitions_fn(void *ctx)
+{
+    return ((gw_delivery *)ctx)->assigned;
+}
+
+gw_delivery *gw_delivery_new(struct event_base *base, const gw_delivery_config *cfg,
+                             rc_metrics *metrics, gw_deliver_fn fn, void *ctx, char *errstr,
+                             size_t errlen)
+{
+    gw_delivery *d = rc_calloc(1, sizeof *d);
+    d->base = base;
+    d->fn = fn;
+    d->ctx = ctx;
+    d->topic = rc_strdup(cfg->topic);
+    rd_kafka_conf_t *conf = rc_kafka_conf_new(cfg->brokers, cfg->client_id);
+    rc_kafka_set(conf, "group.id", "roomcast-gateway-unused"); /* assign() only, never joined */
+    rc_kafka_set(conf, "enable.auto.commit", "false");
+    rc_kafka_set(conf, "enable.auto.offset.store", "false");
+    rc_kafka_set(conf, "isolation.level", "read_committed");
+    rc_kafka_set(conf, "fetch.wait.max.ms", "10");
+    rc_kafka_set(conf, "fetch.error.backoff.ms", "100");
+    rc_kafka_set(conf, "queued.max.messages.kbytes", "65536");
+    rc_kafka_set(conf, "statistics.interval.ms", "1000");
+    rd_kafka_conf_set_stats_cb(conf, gw__stats_cb);
+    rd_kafka_conf_set_opaque(conf, d);
+    d->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, errlen);
+    if (!d->rk) {
+        rd_kafka_conf_destroy(conf);
+        rc_free(d->topic);
+        rc_free(d);
+        return NULL;
+    }
+    d->q = rd_kafka_queue_get_consumer(d->rk);
+    if (pipe2(d->pipefd, O_NONBLOCK | O_CLOEXEC) != 0)
+        abort();
+    rd_kafka_queue_io_event_enable(d->q, d->pipefd[1], "x", 1);
+    d->wake = event_new(base, d->pipefd[0], EV_READ | EV_PERSIST, gw__wake_cb, d);
+    event_add(d->wake, NULL);
+    d->tick = event_new(base, -1, EV_PERSIST, gw__tick_cb, d);
+    struct timeval tv = {0, 200000};
+    event_add(d->tick, &tv);
+
+    rc_counter_family *evs = rc_counter_family_new(
+        metrics, "roomcast_gateway_room_events_total",
+        "Room events read from the room topic, by what became of them", "result");
+    d->ev_delivered = rc_counter_get(evs, "delivered");
+    d->ev_no_member = rc_counter_get(evs, "no_local_member");
+    d->ev_invalid = rc_counter_get(evs, "invalid");
+    d->deliveries = rc_counter_new(metrics, "roomcast_gateway_deliveries_total",
+                                   "Room events written to sockets (one per socket)");
+    d->latency = rc_histogram_new(metrics, "roomcast_gateway_delivery_latency_seconds",
+                                  "Time from a room event's produce timestamp to its write to sockets",
+                                  NULL, 0);
+    rc_gauge_fn_new(metrics, "roomcast_gateway_consumer_lag",
+                    "Room events on the broker not yet read by this gateway", gw__lag_fn, d);
+    rc_gauge_fn_new(metrics, "roomcast_gateway_room_partitions",
+                    "Partitions of the room topic this gateway reads", gw__partitions_fn, d);
+    return d;
+}
+
+void gw_delivery_free(gw_delivery *d)
+{
+    if (!d)
+        return;
+    event_free(d->wake);
+    event_free(d->tick);
+    rd_kafka_queue_io_event_enable(d->q, -1, NULL, 0);
+    rd_kafka_queue_destroy(d->q);
+    rd_kafka_consumer_close(d->rk);
+    rd_kafka_destroy(d->rk);
+    close(d->pipefd[0]);
+    close(d->pipefd[1]);
+    rc_free(d->topic);
+    rc_free(d);
+}

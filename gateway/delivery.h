@@ -1,0 +1,54 @@
+/* delivery.h: roomcast.rooms -> local sockets. Every gateway reads every partition of the
+ * room topic, with no consumer group, from the live end (a partition that appears later
+ * is read from its beginning), read_committed only, on the gateway's event loop: a
+ * librdkafka queue wakes the loop through a pipe, so all socket work stays on one thread.
+ *
+ * Each room event is decoded and checked once (a bad one is counted, logged and
+ * skipped), framed once when its first local recipient is found, and handed to the
+ * deliver callback, which writes the shared frame to the sockets of its room. */
+#ifndef GW_DELIVERY_H
+#define GW_DELIVERY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/metrics.h"
+#include "gateway/frame.h"
+
+struct event_base;
+typedef struct gw_delivery gw_delivery;
+
+/* One room event as the gateway delivers it. Valid during the callback. */
+typedef struct {
+    const char *id;
+    const char *room;         /* this copy's room; "*" = every socket */
+    const char *const *rooms; /* all target rooms, in order */
+    size_t nrooms;
+    size_t room_index;        /* position of room in rooms */
+    const char *except_sid;   /* "" for none */
+    int64_t produced_at_us;
+    int32_t partition;
+    int64_t offset;
+    /* The frame, built on first use by gw_delivery_frame. */
+    void *_ev;
+} gw_room_event;
+
+/* Delivers ev to local sockets; returns how many sockets it was written to. */
+typedef size_t (*gw_deliver_fn)(gw_delivery *d, const gw_room_event *ev, void *ctx);
+
+typedef struct {
+    const char *brokers;
+    const char *topic;  /* the prefixed room topic */
+    const char *client_id;
+} gw_delivery_config;
+
+gw_delivery *gw_delivery_new(struct event_base *base, const gw_delivery_config *cfg,
+                             rc_metrics *metrics, gw_deliver_fn fn, void *ctx, char *errstr,
+                             size_t errlen);
+void gw_delivery_free(gw_delivery *d);
+/* The shared frame of the event being delivered (built once, owned by the delivery). */
+gw_frame *gw_delivery_frame(gw_delivery *d, const gw_room_event *ev);
+/* 1 when a broker is up and every partition of the topic is assigned. reason says why not. */
+int gw_delivery_ready(const gw_delivery *d, char *reason, size_t len);
+
+#endif

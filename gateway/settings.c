@@ -1,0 +1,112 @@
+/* settings.c: the gateway's settings table (see settings.h). */
+#include "gateway/settings.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/alloc.h"
+#include "common/kafka.h"
+
+static rc_cfg_item *gw__items(gw_settings *s, size_t *n)
+{
+    static rc_cfg_item items[32];
+    rc_cfg_item t[] = {
+        {"ROOMCAST_KAFKA_BROKERS", RC_CFG_HOSTPORTS, "localhost:9092", &s->kafka_brokers, 0, 0, NULL,
+         "Kafka bootstrap servers"},
+        {"ROOMCAST_LISTEN", RC_CFG_ADDR, "0.0.0.0:3000", &s->listen, 0, 0, NULL,
+         "client listener (HTTP + WebSocket, path /socket.io/)"},
+        {"ROOMCAST_ADMIN_LISTEN", RC_CFG_ADDR, "0.0.0.0:9100", &s->admin_listen, 0, 0, NULL,
+         "/metrics, /healthz, /readyz"},
+        {"ROOMCAST_JWT_SECRET", RC_CFG_STRING, NULL, &s->jwt_secret, 0, 0, NULL, "HS256 key"},
+        {"ROOMCAST_JWT_PUBLIC_KEY_FILE", RC_CFG_FILE, NULL, &s->jwt_public_key_file, 0, 0, NULL,
+         "PEM key for RS256 / ES256"},
+        {"ROOMCAST_JWT_ISSUER", RC_CFG_STRING, NULL, &s->jwt_issuer, 0, 0, NULL, "checked when set"},
+        {"ROOMCAST_JWT_AUDIENCE", RC_CFG_STRING, NULL, &s->jwt_audience, 0, 0, NULL,
+         "checked when set"},
+        {"ROOMCAST_AUTHZ_URL", RC_CFG_STRING, NULL, &s->authz_url, 0, 0, NULL,
+         "room-join authorization endpoint"},
+        {"ROOMCAST_ROOM_POLICY", RC_CFG_ENUM, "strict", &s->room_policy, 0, 0, "strict,open",
+         "open lets any authenticated socket join entity rooms (development only)"},
+        {"ROOMCAST_ALLOWED_ORIGINS", RC_CFG_STRING, NULL, &s->allowed_origins, 0, 0, NULL,
+         "comma list checked against the Origin header (unset: any)"},
+        {"ROOMCAST_TLS_CERT_FILE", RC_CFG_FILE, NULL, &s->tls_cert_file, 0, 0, NULL,
+         "serve wss:// and https://"},
+        {"ROOMCAST_TLS_KEY_FILE", RC_CFG_FILE, NULL, &s->tls_key_file, 0, 0, NULL,
+         "the certificate's key"},
+        {"ROOMCAST_TOPIC_PREFIX", RC_CFG_STRING, "", &s->topic_prefix, 0, 0, NULL,
+         "prepended to every topic name"},
+        {"ROOMCAST_RECOVERY_WINDOW", RC_CFG_INT, "120", &s->recovery_window, 0, 86400, NULL,
+         "seconds within which a reconnecting client gets what it missed"},
+        {"ROOMCAST_DRAIN_SECONDS", RC_CFG_INT, "20", &s->drain_seconds, 0, 3600, NULL,
+         "how long SIGTERM takes to move sockets elsewhere"},
+        {"ROOMCAST_LOG_LEVEL", RC_CFG_ENUM, "info", &s->log_level, 0, 0, "debug,info,warn,error",
+         "lowest level logged"},
+        {"ROOMCAST_GATEWAY_ID", RC_CFG_STRING, NULL, &s->gateway_id, 0, 0, NULL,
+         "this gateway's name in logs and client events (default: host name and port)"},
+        {"ROOMCAST_PING_INTERVAL_MS", RC_CFG_INT, "25000", &s->ping_interval_ms, 100, 600000, NULL,
+         "Engine.IO pingInterval"},
+        {"ROOMCAST_PING_TIMEOUT_MS", RC_CFG_INT, "20000", &s->ping_timeout_ms, 100, 600000, NULL,
+         "Engine.IO pingTimeout"},
+        {"ROOMCAST_CONNECT_TIMEOUT_MS", RC_CFG_INT, "45000", &s->connect_timeout_ms, 100, 600000,
+         NULL, "a session must connect a namespace within this"},
+        {"ROOMCAST_HANDSHAKE_TIMEOUT_MS", RC_CFG_INT, "10000", &s->handshake_timeout_ms, 100,
+         600000, NULL, "a connection must send its request within this"},
+        {"ROOMCAST_MAX_CONNECTIONS", RC_CFG_INT, "100000", &s->max_connections, 1, 10000000, NULL,
+         "client connections at once; more are refused"},
+        {"ROOMCAST_MAX_PAYLOAD", RC_CFG_INT, "1000000", &s->max_payload, 1024, 100000000, NULL,
+         "largest message, frame or POST body (Engine.IO maxPayload)"},
+        {"ROOMCAST_MAX_OUTBOUND_BYTES", RC_CFG_INT, "1048576", &s->max_outbound_bytes, 4096,
+         1073741824, NULL, "bytes queued for one client before it is dropped as slow"},
+        {"ROOMCAST_AUTHZ_TIMEOUT_MS", RC_CFG_INT, "2000", &s->authz_timeout_ms, 10, 60000, NULL,
+         "the authorization URL's answer time; past it the join is refused"},
+        {"ROOMCAST_AUTHZ_CACHE_SECONDS", RC_CFG_INT, "30", &s->authz_cache_seconds, 0, 86400, NULL,
+         "how long authorization decisions are remembered"},
+    };
+    memcpy(items, t, sizeof t);
+    *n = sizeof t / sizeof t[0];
+    return items;
+}
+
+int gw_settings_load(gw_settings *s, int argc, char **argv, char *errstr, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    size_t n;
+    rc_cfg_item *items = gw__items(s, &n);
+    int r = rc_config_load(items, n, argc, argv, errstr, errlen);
+    if (r == RC_ENOENT) {
+        rc_config_usage("roomcast-gateway", items, n);
+        return r;
+    }
+    if (r != RC_OK)
+        return r;
+    if (!rc_kafka_prefix_valid(s->topic_prefix)) {
+        snprintf(errstr, errlen, "ROOMCAST_TOPIC_PREFIX: \"%s\" has characters Kafka does not allow "
+                 "in topic names (use letters, digits, . _ -)", s->topic_prefix);
+        return RC_EINVAL;
+    }
+    if (!s->jwt_secret == !s->jwt_public_key_file) {
+        snprintf(errstr, errlen, "set exactly one of ROOMCAST_JWT_SECRET and "
+                 "ROOMCAST_JWT_PUBLIC_KEY_FILE");
+        return RC_EINVAL;
+    }
+    if (!s->tls_cert_file != !s->tls_key_file) {
+        snprintf(errstr, errlen, "ROOMCAST_TLS_CERT_FILE and ROOMCAST_TLS_KEY_FILE go together");
+        return RC_EINVAL;
+    }
+    if (!s->gateway_id) {
+        char host[128] = "gateway";
+        gethostname(host, sizeof host - 1);
+        char id[160];
+        snprintf(id, sizeof id, "%s:%d", host, s->listen.port);
+        s->gateway_id = rc_strdup(id);
+    }
+    return RC_OK;
+}
+
+void gw_settings_free(gw_settings *s)
+{
+    size_t n;
+    rc_cfg_item *items = gw__items(s, &n);
+    rc_config_free_strings(items, n);
+}

@@ -1,0 +1,41 @@
+/* settings.h: the gateway's settings (CONTRACT §2 and the gateway's own limits), read
+ * and validated once in main() by gw_settings_load; afterwards treated as const. */
+#ifndef GW_SETTINGS_H
+#define GW_SETTINGS_H
+
+#include "common/config.h"
+
+typedef struct {
+    char *kafka_brokers;
+    rc_addr listen;
+    rc_addr admin_listen;
+    char *jwt_secret;
+    char *jwt_public_key_file;
+    char *jwt_issuer;
+    char *jwt_audience;
+    char *authz_url;
+    char *room_policy; /* "strict" or "open" */
+    char *allowed_origins;
+    char *tls_cert_file;
+    char *tls_key_file;
+    char *topic_prefix;
+    long recovery_window;
+    long drain_seconds;
+    char *log_level;
+    char *gateway_id;
+    long ping_interval_ms;
+    long ping_timeout_ms;
+    long connect_timeout_ms;
+    long handshake_timeout_ms;
+    long max_connections;
+    long max_payload;
+    long max_outbound_bytes;
+    long authz_timeout_ms;
+    long authz_cache_seconds;
+} gw_settings;
+
+/* 0 on success; RC_ENOENT after printing usage (--help); RC_EINVAL with errstr. */
+int gw_settings_load(gw_settings *s, int argc, char **argv, char *errstr, size_t errlen);
+void gw_settings_free(gw_settings *s);
+
+#endif

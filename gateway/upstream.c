@@ -1,0 +1,128 @@
+/* upstream.c: the gateway's Kafka producer (see upstream.h). */
+#include "gateway/upstream.h"
+
+#include <event2/event.h>
+#include <fcntl.h>
+#include <librdkafka/rdkafka.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/alloc.h"
+#include "common/kafka.h"
+#include "common/log.h"
+
+struct gw_upstream {
+    rd_kafka_t *rk;
+    rd_kafka_queue_t *main_q;
+    int pipefd[2];
+    struct event *wake, *tick;
+    rc_counter *sent, *failed;
+};
+
+typedef struct {
+    gw_upstream_done_fn done;
+    void *arg;
+} gw__ticket;
+
+static void gw__dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    gw_upstream *u = opaque;
+    gw__ticket *t = m->_private;
+    if (m->err) {
+        rc_counter_inc(u->failed);
+        rc_log_limited(RC_LOG_WARN, "upstream event not delivered", "{s:s,s:s}", "topic",
+                       rd_kafka_topic_name(m->rkt), "error", rd_kafka_err2str(m->err));
+    } else {
+        rc_counter_inc(u->sent);
+    }
+    if (t) {
+        if (t->done)
+            t->done(t->arg, m->err ? rd_kafka_err2str(m->err) : NULL);
+        rc_free(t);
+    }
+}
+
+static void gw__up_wake(evutil_socket_t fd, short what, void *arg)
+{
+    gw_upstream *u = arg;
+    char buf[64];
+    while (read(u->pipefd[0], buf, sizeof buf) > 0)
+        ;
+    rd_kafka_poll(u->rk, 0);
+}
+
+gw_upstream *gw_upstream_new(struct event_base *base, const char *brokers, const char *client_id,
+                             rc_metrics *metrics, char *errstr, size_t errlen)
+{
+    gw_upstream *u = rc_calloc(1, sizeof *u);
+    rd_kafka_conf_t *conf = rc_kafka_conf_new(brokers, client_id);
+    rc_kafka_set(conf, "enable.idempotence", "true");
+    rc_kafka_set(conf, "linger.ms", "2");
+    rc_kafka_set(conf, "message.timeout.ms", "10000");
+    rc_kafka_set(conf, "queue.buffering.max.messages", "100000");
+    rd_kafka_conf_set_dr_msg_cb(conf, gw__dr_cb);
+    rd_kafka_conf_set_opaque(conf, u);
+    u->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, errlen);
+    if (!u->rk) {
+        rd_kafka_conf_destroy(conf);
+        rc_free(u);
+        return NULL;
+    }
+    u->main_q = rd_kafka_queue_get_main(u->rk);
+    if (pipe2(u->pipefd, O_NONBLOCK | O_CLOEXEC) != 0)
+        abort();
+    rd_kafka_queue_io_event_enable(u->main_q, u->pipefd[1], "x", 1);
+    u->wake = event_new(base, u->pipefd[0], EV_READ | EV_PERSIST, gw__up_wake, u);
+    event_add(u->wake, NULL);
+    /* the io event fires on empty -> non-empty only; a slow tick catches anything left */
+    u->tick = event_new(base, -1, EV_PERSIST, gw__up_wake, u);
+    struct timeval tv = {0, 250000};
+    event_add(u->tick, &tv);
+    rc_counter_family *f = rc_counter_family_new(metrics, "roomcast_gateway_upstream_events_total",
+                                                 "Events the gateway produced to Kafka", "result");
+    u->sent = rc_counter_get(f, "delivered");
+    u->failed = rc_counter_get(f, "failed");
+    return u;
+}
+
+int gw_upstream_send(gw_upstream *u, const char *topic, const char *key, uint8_t *bytes,
+                     size_t len, gw_upstream_done_fn done, void *arg)
+{
+    gw__ticket *t = NULL;
+    if (done) {
+        t = rc_malloc(sizeof *t);
+        t->done = done;
+        t->arg = arg;
+    }
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        u->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
+        RD_KAFKA_V_VALUE(bytes, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
+        RD_KAFKA_V_OPAQUE(t), RD_KAFKA_V_END);
+    if (err) {
+        rc_counter_inc(u->failed);
+        rc_free(bytes);
+        if (t) {
+            done(arg, rd_kafka_err2str(err));
+            rc_free(t);
+        }
+        return RC_EIO;
+    }
+    return 0;
+}
+
+void gw_upstream_free(gw_upstream *u)
+{
+    if (!u)
+        return;
+    rd_kafka_flush(u->rk, 3000);
+    rd_kafka_queue_io_event_enable(u->main_q, -1, NULL, 0);
+    rd_kafka_poll(u->rk, 0);
+    event_free(u->wake);
+    event_free(u->tick);
+    rd_kafka_queue_destroy(u->main_q);
+    rd_kafka_destroy(u->rk);
+    close(u->pipefd[0]);
+    close(u->pipefd[1]);
+    rc_free(u);
+}

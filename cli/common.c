@@ -150,7 +150,7 @@ int cli_produce_one(const cli_settings *s, const char *topic, const char *key, c
                     size_t len, const char *extra)
 {
     rd_kafka_conf_t *conf = rc_kafka_conf_new(s->brokers, "roomcast-cli");
-    rc_kafka_set(conf, "enable.idempotence", "true");
+    rc_kafka_producer_defaults(conf);
     rc_kafka_set(conf, "message.timeout.ms", "15000");
     rd_kafka_conf_set_dr_msg_cb(conf, cli__dr_cb);
     char errstr[512];

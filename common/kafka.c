@@ -83,6 +83,14 @@ rd_kafka_conf_t *rc_kafka_conf_new(const char *brokers, const char *client_id)
     return conf;
 }
 
+void rc_kafka_producer_defaults(rd_kafka_conf_t *conf)
+{
+    /* the Java client's partitioner, so a key lands on the same partition whichever client
+       (a backend service, roomcast publish, the fanout) produced it */
+    rc_kafka_set(conf, "partitioner", "murmur2_random");
+    rc_kafka_set(conf, "enable.idempotence", "true");
+}
+
 int rc_kafka_reachable(rd_kafka_t *rk, int timeout_ms)
 {
     const struct rd_kafka_metadata *md = NULL;

@@ -32,6 +32,10 @@ rd_kafka_conf_t *rc_kafka_conf_new(const char *brokers, const char *client_id);
 /* Sets a property or aborts with a log line naming it: for properties roomcast chooses. */
 void rc_kafka_set(rd_kafka_conf_t *conf, const char *name, const char *value);
 
+/* What every roomcast producer sets: idempotence and the Java client's partitioner
+ * (murmur2), so keys map to partitions as other Kafka clients map them. */
+void rc_kafka_producer_defaults(rd_kafka_conf_t *conf);
+
 /* Whether a broker answered a metadata request within timeout_ms. */
 int rc_kafka_reachable(rd_kafka_t *rk, int timeout_ms);
 

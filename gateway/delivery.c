@@ -15,7 +15,8 @@
 #include "gateway/socketio.h"
 #include "roomcast/v1/events.pb-c.h"
 
-#define GW_BATCH 2000
+/* Room events handled per wake-up before sockets get a turn to write. */
+#define GW_BATCH 256
 
 struct gw_delivery {
     struct event_base *base;
@@ -273,7 +274,7 @@ gw_delivery *gw_delivery_new(struct event_base *base, const gw_delivery_config *
     rc_kafka_set(conf, "enable.auto.commit", "false");
     rc_kafka_set(conf, "enable.auto.offset.store", "false");
     rc_kafka_set(conf, "isolation.level", "read_committed");
-    rc_kafka_set(conf, "fetch.wait.max.ms", "10");
+    rc_kafka_set(conf, "fetch.wait.max.ms", "100"); /* new data is returned at once anyway */
     rc_kafka_set(conf, "fetch.error.backoff.ms", "100");
     rc_kafka_set(conf, "queued.max.messages.kbytes", "65536");
     rc_kafka_set(conf, "statistics.interval.ms", "1000");

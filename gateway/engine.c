@@ -58,6 +58,11 @@ void gw__engine_schedule(gw_engine *e)
 
 /* ---- engine -------------------------------------------------------------------------- */
 
+static void gw__watch_cb(evutil_socket_t fd, short what, void *arg)
+{
+    gw__session_watch_tick(arg);
+}
+
 gw_engine *gw_engine_new(struct event_base *base, const gw_engine_config *cfg)
 {
     gw_engine *e = rc_calloc(1, sizeof *e);
@@ -70,6 +75,10 @@ gw_engine *gw_engine_new(struct event_base *base, const gw_engine_config *cfg)
     LIST_INIT(&e->dead_sessions);
     LIST_INIT(&e->flush_sessions);
     e->safe_point = event_new(base, -1, 0, gw__engine_safe_point, e);
+    LIST_INIT(&e->watched);
+    e->watch_timer = event_new(base, -1, EV_PERSIST, gw__watch_cb, e);
+    struct timeval tv = {0, 250000};
+    event_add(e->watch_timer, &tv);
     return e;
 }
 
@@ -228,6 +237,7 @@ void gw_engine_free(gw_engine *e)
     while ((c = LIST_FIRST(&e->conns))) /* connections of sessions just finished */
         gw__conn_close(c), gw__engine_safe_point(-1, 0, e);
     event_free(e->safe_point);
+    event_free(e->watch_timer);
     rc_map_free(e->sessions);
     rc_free(e);
 }

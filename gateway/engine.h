@@ -40,7 +40,12 @@ typedef struct {
     long handshake_timeout_ms; /* a connection must finish its request head within this */
     size_t max_payload;        /* 1000000: frames, messages, POST bodies */
     size_t max_connections;    /* TCP connections at once; past it new ones are closed */
-    size_t out_limit;          /* bytes queued for one session before it is dropped as slow */
+    /* Slow clients, as Redis' client output buffer limits: a session whose queued bytes
+       pass out_limit is dropped at once; one that stays above out_soft_limit for
+       out_soft_ms is dropped too. Bursts that a reading client drains are left alone. */
+    size_t out_limit;
+    size_t out_soft_limit;
+    long out_soft_ms;
     const char *allowed_origins; /* comma list of Origin values, NULL for any */
     SSL_CTX *tls;              /* serve https/wss; NULL for plain */
 } gw_engine_config;

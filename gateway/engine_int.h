@@ -70,7 +70,9 @@ struct gw_session {
     struct event *upgrade_timer;
     void *data;
     char remote[64];
+    int64_t over_soft_since_us; /* 0 while at or below out_soft_limit */
     LIST_ENTRY(gw_session) link;
+    LIST_ENTRY(gw_session) watch_link; /* on the engine's watch list while over the soft limit */
     LIST_ENTRY(gw_session) dead_link;
     LIST_ENTRY(gw_session) flush_link;
 };
@@ -90,6 +92,8 @@ struct gw_engine {
     LIST_HEAD(, gw_conn) dead_conns;
     LIST_HEAD(, gw_session) dead_sessions;
     LIST_HEAD(, gw_session) flush_sessions;
+    LIST_HEAD(, gw_session) watched; /* sessions over the soft output limit */
+    struct event *watch_timer;
     struct event *safe_point; /* runs deferred closes and flushes */
     gw_engine_stats stats;
 };
@@ -122,5 +126,6 @@ void gw__session_ws_message(gw_session *s, gw_conn *c, const ws_event *ev);
 void gw__session_conn_lost(gw_session *s, gw_conn *c, const char *reason);
 void gw__session_flush(gw_session *s);
 void gw__session_finish(gw_session *s);
+void gw__session_watch_tick(gw_engine *e);
 
 #endif

@@ -207,6 +207,8 @@ int main(int argc, char **argv)
         .max_payload = (size_t)g.cfg.max_payload,
         .max_connections = (size_t)g.cfg.max_connections,
         .out_limit = (size_t)g.cfg.max_outbound_bytes,
+        .out_soft_limit = (size_t)g.cfg.slow_client_bytes,
+        .out_soft_ms = g.cfg.slow_client_ms,
         .allowed_origins = g.cfg.allowed_origins,
         .tls = tls,
     };

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/kafka.h"
 #include "common/log.h"
 #include "gateway/engine_int.h"
 #include "gateway/engineio.h"
@@ -111,17 +112,60 @@ static void gw__session_want_flush(gw_session *s)
     }
 }
 
+static void gw__session_slow(gw_session *s, size_t queued, const char *limit)
+{
+    s->e->stats.slow_clients++;
+    rc_log_limited(RC_LOG_WARN, "slow client disconnected", "{s:s,s:s,s:I,s:s}", "sid", s->id,
+                   "remote", s->remote, "queued", (json_int_t)queued, "limit", limit);
+    gw_session_close(s, "slow client");
+}
+
+/* Applies the output limits to a session about to hold `queued` bytes; 1 if it was
+ * dropped. Crossing the soft limit starts the clock (checked by the watch tick). */
+static int gw__session_over(gw_session *s, size_t queued)
+{
+    const gw_engine_config *cfg = &s->e->cfg;
+    if (queued > cfg->out_limit) {
+        gw__session_slow(s, queued, "hard");
+        return 1;
+    }
+    if (queued > cfg->out_soft_limit && !s->over_soft_since_us) {
+        s->over_soft_since_us = rc_now_us();
+        LIST_INSERT_HEAD(&s->e->watched, s, watch_link);
+    }
+    return 0;
+}
+
+static void gw__session_unwatch(gw_session *s)
+{
+    if (s->over_soft_since_us) {
+        LIST_REMOVE(s, watch_link);
+        s->over_soft_since_us = 0;
+    }
+}
+
+void gw__session_watch_tick(gw_engine *e)
+{
+    int64_t now = rc_now_us();
+    gw_session *s, *next;
+    for (s = LIST_FIRST(&e->watched); s; s = next) {
+        next = LIST_NEXT(s, watch_link);
+        size_t q = gw_session_queued(s);
+        if (s->closing || q <= e->cfg.out_soft_limit)
+            gw__session_unwatch(s);
+        else if (now - s->over_soft_since_us > e->cfg.out_soft_ms * 1000) {
+            gw__session_unwatch(s);
+            gw__session_slow(s, q, "soft");
+        }
+    }
+}
+
 static int gw__session_enqueue(gw_session *s, gw_frame *f)
 {
     if (s->transport == GW_TRANSPORT_WS && s->ws) {
         struct evbuffer *out = bufferevent_get_output(s->ws->bev);
-        if (evbuffer_get_length(out) + gw_frame_ws_size(f) > s->e->cfg.out_limit) {
-            s->e->stats.slow_clients++;
-            rc_log_limited(RC_LOG_WARN, "slow client disconnected", "{s:s,s:s,s:I}", "sid", s->id,
-                           "remote", s->remote, "queued", (json_int_t)evbuffer_get_length(out));
-            gw_session_close(s, "slow client");
+        if (gw__session_over(s, evbuffer_get_length(out) + gw_frame_ws_size(f)))
             return 0;
-        }
         gw_frame_add_ws(f, out);
         s->e->stats.frames_out++;
         s->e->stats.bytes_out += f->ws_len;
@@ -129,13 +173,8 @@ static int gw__session_enqueue(gw_session *s, gw_frame *f)
     }
     size_t pl;
     gw_frame_poll(f, &pl);
-    if (s->qbytes + pl > s->e->cfg.out_limit) {
-        s->e->stats.slow_clients++;
-        rc_log_limited(RC_LOG_WARN, "slow client disconnected", "{s:s,s:s,s:I}", "sid", s->id,
-                       "remote", s->remote, "queued", (json_int_t)s->qbytes);
-        gw_session_close(s, "slow client");
+    if (gw__session_over(s, s->qbytes + pl))
         return 0;
-    }
     if (s->qlen == s->qcap) {
         s->qcap = s->qcap ? s->qcap * 2 : 4;
         s->q = rc_realloc(s->q, s->qcap * sizeof *s->q);
@@ -411,6 +450,7 @@ void gw_session_close(gw_session *s, const char *reason)
     if (s->closing)
         return;
     s->closing = 1;
+    gw__session_unwatch(s);
     s->close_reason = reason;
     evtimer_del(s->timer);
     rc_map_del(s->e->sessions, s->id, strlen(s->id));

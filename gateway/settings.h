@@ -30,6 +30,8 @@ typedef struct {
     long max_connections;
     long max_payload;
     long max_outbound_bytes;
+    long slow_client_bytes;
+    long slow_client_ms;
     long authz_timeout_ms;
     long authz_cache_seconds;
 } gw_settings;

@@ -92,6 +92,8 @@ int main(int argc, char **argv)
         .max_payload = 1000000,
         .max_connections = 10000,
         .out_limit = 16 << 20,
+        .out_soft_limit = 16 << 20,
+        .out_soft_ms = 10000,
     };
     gw_engine *engine = gw_engine_new(base, &cfg);
     gw_endpoint_handlers echo = {NULL, echo_message, NULL};

@@ -57,7 +57,7 @@ gw_upstream *gw_upstream_new(struct event_base *base, const char *brokers, const
 {
     gw_upstream *u = rc_calloc(1, sizeof *u);
     rd_kafka_conf_t *conf = rc_kafka_conf_new(brokers, client_id);
-    rc_kafka_set(conf, "enable.idempotence", "true");
+    rc_kafka_producer_defaults(conf);
     rc_kafka_set(conf, "linger.ms", "2");
     rc_kafka_set(conf, "message.timeout.ms", "10000");
     rc_kafka_set(conf, "queue.buffering.max.messages", "100000");

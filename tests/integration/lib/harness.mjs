@@ -238,3 +238,24 @@ export async function produceLines(env, topic, lines) {
   if (r.code !== 0) throw new Error(`roomcast produce ${topic}: ${r.stderr}`);
   return JSON.parse(r.stdout);
 }
+
+// HAProxy (Debian's) in front of gateways, with the project's config file.
+export async function startHaproxy(gateways) {
+  const port = await freePort();
+  const env = {
+    PATH: process.env.PATH, LISTEN: `127.0.0.1:${port}`,
+    GATEWAY1: `127.0.0.1:${gateways[0].port}`, GATEWAY1_ADMIN_PORT: String(gateways[0].adminPort),
+    GATEWAY2: `127.0.0.1:${gateways[1].port}`, GATEWAY2_ADMIN_PORT: String(gateways[1].adminPort),
+  };
+  const { spawn } = await import("node:child_process");
+  const child = spawn("haproxy", ["-db", "-f", path.join(root, "deploy/haproxy/haproxy.cfg")],
+    { env, stdio: ["ignore", "pipe", "pipe"] });
+  let log = "";
+  child.stdout.on("data", (d) => (log += d));
+  child.stderr.on("data", (d) => (log += d));
+  await waitFor("haproxy to listen", () => new Promise((resolve) => {
+    const s = net.connect(port, "127.0.0.1", () => { s.destroy(); resolve(true); });
+    s.on("error", () => resolve(false));
+  }), 10000).catch((e) => { throw new Error(`${e.message}: ${log}`); });
+  return { port, url: `http://127.0.0.1:${port}`, stop: () => { child.kill(); return once(child, "exit"); }, log: () => log };
+}

@@ -625,6 +625,8 @@ static void gw__conn_write_cb(struct bufferevent *bev, void *arg)
 static void gw__conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     gw_conn *c = arg;
+    if (what == BEV_EVENT_CONNECTED)
+        return; /* a TLS handshake completed */
     if (what & BEV_EVENT_TIMEOUT)
         rc_log_debug("connection timed out", "{s:s}", "remote", c->remote);
     gw__conn_close(c);

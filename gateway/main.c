@@ -167,37 +167,38 @@ static SSL_CTX *tls_ctx(const gw_settings *cfg, char *err, size_t len)
 int main(int argc, char **argv)
 {
     gateway g = {0};
-    char err[RC_ERRSTR_LEN];
+    char err[RC_ERRSTR_LEN] = "";
+    int status = 0;
+    rc_token_keys *keys = NULL;
+    SSL_CTX *tls = NULL;
+    gw_authz *authz = NULL;
+    gw_upstream *up = NULL;
+    rc_admin *admin = NULL;
+    struct event *sigterm = NULL, *sigint = NULL;
+    char topic[256], client_id[200];
+
     int r = gw_settings_load(&g.cfg, argc, argv, err, sizeof err);
     if (r == RC_ENOENT)
-        return 0;
+        goto out;
     if (r != RC_OK) {
-        fprintf(stderr, "roomcast-gateway: %s\n", err);
-        gw_settings_free(&g.cfg);
-        return 2;
+        status = 2;
+        goto out;
     }
     rc_log_init("gateway", (rc_log_level)rc_log_level_parse(g.cfg.log_level));
-    rc_token_keys *keys = NULL;
     if (rc_token_keys_new(g.cfg.jwt_secret, g.cfg.jwt_public_key_file, g.cfg.jwt_issuer,
-                          g.cfg.jwt_audience, &keys, err, sizeof err) != 0) {
-        fprintf(stderr, "roomcast-gateway: %s\n", err);
-        gw_settings_free(&g.cfg);
-        return 2;
-    }
-    SSL_CTX *tls = NULL;
-    if (g.cfg.tls_cert_file && !(tls = tls_ctx(&g.cfg, err, sizeof err))) {
-        fprintf(stderr, "roomcast-gateway: %s\n", err);
-        return 2;
+                          g.cfg.jwt_audience, &keys, err, sizeof err) != 0 ||
+        (g.cfg.tls_cert_file && !(tls = tls_ctx(&g.cfg, err, sizeof err)))) {
+        status = 2;
+        goto out;
     }
     signal(SIGPIPE, SIG_IGN);
     g.base = event_base_new();
     g.metrics = rc_metrics_new();
-    gw_authz *authz = NULL;
     if (g.cfg.authz_url &&
         gw_authz_new(g.base, g.cfg.authz_url, (int)g.cfg.authz_timeout_ms,
                      (int)g.cfg.authz_cache_seconds, g.metrics, &authz, err, sizeof err) != 0) {
-        fprintf(stderr, "roomcast-gateway: %s\n", err);
-        return 2;
+        status = 2;
+        goto out;
     }
     gw_engine_config ec = {
         .ping_interval_ms = g.cfg.ping_interval_ms,
@@ -213,31 +214,27 @@ int main(int argc, char **argv)
         .tls = tls,
     };
     g.engine = gw_engine_new(g.base, &ec);
-    char client_id[200];
     snprintf(client_id, sizeof client_id, "roomcast-gateway-%s", g.cfg.gateway_id);
-    gw_upstream *up = gw_upstream_new(g.base, g.cfg.kafka_brokers, client_id, g.metrics, err,
-                                      sizeof err);
-    if (!up) {
-        fprintf(stderr, "roomcast-gateway: Kafka producer: %s\n", err);
-        return 1;
+    if (!(up = gw_upstream_new(g.base, g.cfg.kafka_brokers, client_id, g.metrics, err,
+                               sizeof err))) {
+        status = 1;
+        goto out;
     }
     g.app = gw_app_new(g.base, &g.cfg, g.engine, g.metrics, keys, up, authz);
-    char topic[256];
     gw_delivery_config dc = {g.cfg.kafka_brokers,
                              rc_kafka_topic(g.cfg.topic_prefix, RC_TOPIC_ROOMS, topic, sizeof topic),
                              client_id};
-    g.delivery = gw_delivery_new(g.base, &dc, g.metrics, gw_app_deliver, g.app, err, sizeof err);
-    if (!g.delivery) {
-        fprintf(stderr, "roomcast-gateway: Kafka consumer: %s\n", err);
-        return 1;
+    if (!(g.delivery = gw_delivery_new(g.base, &dc, g.metrics, gw_app_deliver, g.app, err,
+                                       sizeof err))) {
+        status = 1;
+        goto out;
     }
     register_metrics(&g);
-    rc_admin *admin = NULL;
     if (rc_admin_start(g.base, &g.cfg.admin_listen, g.metrics, ready_fn, &g, &admin, err,
                        sizeof err) != 0 ||
         gw_engine_listen(g.engine, &g.cfg.listen, err, sizeof err) != 0) {
-        fprintf(stderr, "roomcast-gateway: %s\n", err);
-        return 1;
+        status = 1;
+        goto out;
     }
     char a1[300], a2[300];
     rc_log_info("listening", "{s:s,s:i,s:s,s:i,s:s,s:s,s:s,s:s}", "listen",
@@ -245,31 +242,40 @@ int main(int argc, char **argv)
                 "admin", rc_addr_format(&g.cfg.admin_listen, a2, sizeof a2), "admin_port",
                 rc_admin_port(admin), "kafka", g.cfg.kafka_brokers, "topic", topic, "jwt_alg",
                 rc_token_keys_alg(keys), "gateway", g.cfg.gateway_id);
-    struct event *sigterm = evsignal_new(g.base, SIGTERM, on_sigterm, &g);
-    struct event *sigint = evsignal_new(g.base, SIGINT, on_sigint, &g);
+    sigterm = evsignal_new(g.base, SIGTERM, on_sigterm, &g);
+    sigint = evsignal_new(g.base, SIGINT, on_sigint, &g);
     evsignal_add(sigterm, NULL);
     evsignal_add(sigint, NULL);
 
     event_base_dispatch(g.base);
-
     rc_log_info("stopping", NULL);
+
+out:
+    if (*err)
+        fprintf(stderr, "roomcast-gateway: %s\n", err);
     if (g.drain_tick)
         event_free(g.drain_tick);
-    event_free(sigterm);
-    event_free(sigint);
-    gw_engine_stop_listening(g.engine);
-    gw_engine_close_all(g.engine, "server shutting down");
+    if (sigterm)
+        event_free(sigterm);
+    if (sigint)
+        event_free(sigint);
+    if (g.engine) {
+        gw_engine_stop_listening(g.engine);
+        gw_engine_close_all(g.engine, "server shutting down");
+    }
     gw_delivery_free(g.delivery);
     rc_admin_free(admin);
     gw_engine_free(g.engine);
     gw_app_free(g.app);
     gw_upstream_free(up);
     gw_authz_free(authz);
-    rc_metrics_free(g.metrics);
+    if (g.metrics)
+        rc_metrics_free(g.metrics);
     rc_token_keys_free(keys);
     if (tls)
         SSL_CTX_free(tls);
-    event_base_free(g.base);
+    if (g.base)
+        event_base_free(g.base);
     gw_settings_free(&g.cfg);
-    return 0;
+    return status;
 }

@@ -37,6 +37,11 @@ async function metric(port, name, labels = "") {
   return line ? Number(line.slice(want.length)) : 0;
 }
 
+// Stops a `roomcast tail` (harness startTail) unless it has exited already.
+async function stopTail(t) {
+  if (t.child.exitCode === null && t.child.signalCode === null) await t.stop();
+}
+
 // Stops p with signal and checks that it exited as expected without sanitizer reports.
 async function stopClean(p, signal = "SIGTERM") {
   const st = await p.stop(signal);
@@ -153,9 +158,10 @@ test("every catalog row becomes room events with exactly the table's rooms and p
   const env = fanoutEnv("fanout-catalog");
   await createTopics(env);
   const fanout = await startFanout(env);
+  let tail;
   try {
     await waitReady(fanout.adminPort);
-    const tail = await startTail(env, ["--from-beginning"]);
+    tail = await startTail(env, ["--from-beginning"]);
     const ids = catalog.map((_, i) => `cat-${i}`);
     for (let i = 0; i < catalog.length; i += 4) {
       await Promise.all(catalog.slice(i, i + 4).map(async (row, j) => {
@@ -166,7 +172,7 @@ test("every catalog row becomes room events with exactly the table's rooms and p
     const total = catalog.reduce((n, row) => n + row.rooms.length, 0);
     await waitFor(`${total} room events`, () => tail.events.length >= total, 30000);
     await new Promise((r) => setTimeout(r, 1500)); // anything extra would arrive now
-    await tail.stop();
+    await stopTail(tail);
     assert.equal(tail.events.length, total, "no room event beyond the table's");
 
     catalog.forEach((row, i) => {
@@ -191,6 +197,7 @@ test("every catalog row becomes room events with exactly the table's rooms and p
     assert.ok(await metric(port, "roomcast_fanout_processing_latency_seconds_count") >= catalog.length);
     assert.equal(await metric(port, "roomcast_fanout_assigned_partitions"), 14);
   } finally {
+    if (tail) await stopTail(tail);
     await stopClean(fanout);
   }
 });
@@ -332,7 +339,7 @@ test("10 000 events through two SIGKILLs come out exactly once", { timeout: 6000
     await waitFor(`${total} room events`, () => tail.events.length >= total, 300000, 200);
     const elapsed = (Date.now() - started) / 1000;
     await new Promise((r) => setTimeout(r, 2000));
-    await tail.stop();
+    await stopTail(tail);
 
     // The live read and a fresh read of the whole topic both hold each event once.
     const live = exactlyOnce(tail.events, bulk.expected);
@@ -351,7 +358,7 @@ test("10 000 events through two SIGKILLs come out exactly once", { timeout: 6000
     const sample = all.find((e) => e.id === "k-0");
     assert.deepEqual(sample.rooms, ["user-b0", "user-s0"]);
   } finally {
-    await tail.stop().catch(() => {});
+    await stopTail(tail);
     await stopClean(fanout);
   }
 });
@@ -398,7 +405,7 @@ test("two instances share the partitions, and stopping one with SIGTERM loses no
     assert.deepEqual(r.missing.slice(0, 10), [], "lost");
     assert.equal(tail.events.length, total);
   } finally {
-    await tail.stop();
+    await stopTail(tail);
     await stopClean(a);
     await stopClean(b);
   }

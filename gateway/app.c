@@ -1,5 +1,6 @@
 /* app.c: roomcast's Socket.IO application (see app.h). */
 #include "gateway/app.h"
+#include "gateway/app_int.h"
 
 #include <event2/event.h>
 #include <stdio.h>
@@ -13,36 +14,6 @@
 #include "common/map.h"
 #include "gateway/rooms.h"
 #include "gateway/sio_server.h"
-
-#define GW_ID_MAX 128
-
-typedef struct gw_client {
-    gw_app *app;
-    gw_socket *sock;
-    gw_member member;
-    char sid[24];
-    char user_id[GW_ID_MAX];
-    rc_role role;
-    struct event *exp_timer;
-    LIST_ENTRY(gw_client) link;
-} gw_client;
-
-struct gw_app {
-    struct event_base *base;
-    const gw_settings *cfg;
-    const rc_token_keys *keys;
-    gw_sio *sio;
-    gw_rooms *rooms;
-    rc_map *by_sid;
-    LIST_HEAD(, gw_client) clients;
-    size_t nclients;
-    gw_upstream *up;
-    gw_authz *authz;
-    int open_policy;
-    char rooms_topic[256], client_topic[256];
-    rc_counter_family *connects, *refusals;
-    rc_counter *joins, *leaves, *relays, *upstream_in, *expired;
-};
 
 /* ---- small helpers -------------------------------------------------------------------------- */
 
@@ -82,18 +53,24 @@ static int gw__id_arg(const json_t *v, char *out, size_t len)
     return 0;
 }
 
-static int gw__join(gw_client *c, const char *room)
+int gw__app_join(gw_client *c, const char *room)
 {
     int r = gw_rooms_join(c->app->rooms, &c->member, room, strlen(room));
-    if (r)
+    if (r) {
         rc_counter_inc(c->app->joins);
+        if (c->app->rkey)
+            gw__recovery_rooms_changed(c);
+    }
     return r;
 }
 
-static void gw__leave(gw_client *c, const char *room)
+void gw__app_leave(gw_client *c, const char *room)
 {
-    if (gw_rooms_leave(c->app->rooms, &c->member, room, strlen(room)))
+    if (gw_rooms_leave(c->app->rooms, &c->member, room, strlen(room))) {
         rc_counter_inc(c->app->leaves);
+        if (c->app->rkey)
+            gw__recovery_rooms_changed(c);
+    }
 }
 
 /* ---- connect and disconnect ------------------------------------------------------------------ */
@@ -107,21 +84,21 @@ static void gw__expired_cb(evutil_socket_t fd, short what, void *arg)
     gw_socket_disconnect(c->sock, 1);
 }
 
-static void gw__auto_join(gw_client *c)
+void gw__app_auto_join(gw_client *c)
 {
     char room[GW_ID_MAX + 16];
     snprintf(room, sizeof room, "user-%s", c->user_id);
-    gw__join(c, room);
+    gw__app_join(c, room);
     if (c->role == RC_ROLE_BUYER) {
         snprintf(room, sizeof room, "buyer-%s", c->user_id);
-        gw__join(c, room);
-        gw__join(c, "buyers");
+        gw__app_join(c, room);
+        gw__app_join(c, "buyers");
     } else if (c->role == RC_ROLE_SELLER) {
         snprintf(room, sizeof room, "seller-%s", c->user_id);
-        gw__join(c, room);
-        gw__join(c, "sellers");
+        gw__app_join(c, room);
+        gw__app_join(c, "sellers");
     } else if (c->role == RC_ROLE_ADMIN) {
-        gw__join(c, "admin");
+        gw__app_join(c, "admin");
     }
 }
 
@@ -153,14 +130,23 @@ static int gw__on_connect(gw_socket *s, const json_t *auth, json_t *reply, json_
     c->app = app;
     c->sock = s;
     c->member.owner = c;
-    snprintf(c->sid, sizeof c->sid, "%s", gw_socket_id(s));
     memcpy(c->user_id, claims.user_id, sizeof c->user_id);
     c->role = claims.role;
+    int recovered = app->rkey && gw__recovery_try(app, s, auth, c, reply);
+    if (!recovered)
+        snprintf(c->sid, sizeof c->sid, "%s", gw_socket_id(s));
+    gw_client *stale = rc_map_get(app->by_sid, c->sid, strlen(c->sid));
+    if (stale) /* the same session still open here on a dead transport: it goes */
+        gw_session_close(gw_socket_session(stale->sock), "transport close");
     gw_socket_set_data(s, c);
     rc_map_put(app->by_sid, c->sid, strlen(c->sid), c);
     LIST_INSERT_HEAD(&app->clients, c, link);
     app->nclients++;
-    gw__auto_join(c);
+    if (!recovered) {
+        gw__app_auto_join(c);
+        if (app->rkey)
+            gw__recovery_new_pid(app, c, reply);
+    }
     if (claims.exp > 0) {
         int64_t left = claims.exp - rc_now_us() / 1000000;
         struct timeval tv = {left > 0 ? left : 0, 0};
@@ -178,7 +164,10 @@ static void gw__on_disconnect(gw_socket *s, const char *reason, void *ctx)
     if (!c)
         return;
     gw_rooms_leave_all(app->rooms, &c->member);
-    rc_map_del(app->by_sid, c->sid, strlen(c->sid));
+    if (rc_map_get(app->by_sid, c->sid, strlen(c->sid)) == c) /* not if a recovery took the sid */
+        rc_map_del(app->by_sid, c->sid, strlen(c->sid));
+    if (app->rkey)
+        gw__recovery_client_gone(c);
     LIST_REMOVE(c, link);
     app->nclients--;
     if (c->exp_timer)
@@ -222,7 +211,7 @@ static void gw__authz_answer(void *arg, int allowed, const char *reason)
     gw_client *c = rc_map_get(t->app->by_sid, t->sid, strlen(t->sid));
     if (c) {
         if (allowed)
-            gw__join(c, t->room);
+            gw__app_join(c, t->room);
         else
             gw__refuse(c->app, "forbidden_room", c, t->room);
         gw__ticket_ack(t, c, allowed, "forbidden");
@@ -260,13 +249,13 @@ static void gw__own_room(gw_client *c, const sio_packet *p, const char *kind, in
     }
     snprintf(room, sizeof room, "%s-%s", kind, id);
     if (join) {
-        gw__join(c, room);
+        gw__app_join(c, room);
         if (need != RC_ROLE_NONE)
-            gw__join(c, need == RC_ROLE_SELLER ? "sellers" : "buyers");
+            gw__app_join(c, need == RC_ROLE_SELLER ? "sellers" : "buyers");
     } else {
-        gw__leave(c, room);
+        gw__app_leave(c, room);
         if (need != RC_ROLE_NONE)
-            gw__leave(c, need == RC_ROLE_SELLER ? "sellers" : "buyers");
+            gw__app_leave(c, need == RC_ROLE_SELLER ? "sellers" : "buyers");
     }
     gw__ack(c, p, 1, NULL);
 }
@@ -293,13 +282,13 @@ static void gw__entity_room(gw_client *c, const sio_packet *p, const char *kind,
     }
     snprintf(room, sizeof room, "%s-%s", kind, id);
     if (!join) {
-        gw__leave(c, room);
+        gw__app_leave(c, room);
         return gw__ack(c, p, 1, NULL);
     }
     if (gw_member_in(&c->member, room, strlen(room)))
         return gw__ack(c, p, 1, NULL);
     if (gw__grant_ok(c, json_array_get(p->data, 2), room) || c->app->open_policy) {
-        gw__join(c, room);
+        gw__app_join(c, room);
         return gw__ack(c, p, 1, NULL);
     }
     if (c->app->authz) {
@@ -431,13 +420,25 @@ static int gw__earlier(const gw_room_event *ev, const gw_member *m)
     return 0;
 }
 
-static size_t gw__deliver_to(gw_delivery *d, const gw_room_event *ev, gw_client *c)
+int gw__app_wants(const gw_room_event *ev, const gw_client *c)
+{
+    if (*ev->except_sid && !strcmp(ev->except_sid, c->sid))
+        return 0;
+    if (strcmp(ev->room, "*") && !gw_member_in(&c->member, ev->room, strlen(ev->room)))
+        return 0;
+    return !(ev->room_index && gw__earlier(ev, &c->member));
+}
+
+size_t gw__app_deliver_to(gw_delivery *d, const gw_room_event *ev, gw_client *c)
 {
     if (*ev->except_sid && !strcmp(ev->except_sid, c->sid))
         return 0;
     if (ev->room_index && gw__earlier(ev, &c->member))
         return 0;
-    return gw_socket_send_frame(c->sock, gw_delivery_frame(d, ev)) ? 1 : 0;
+    gw_frame *f = gw_delivery_frame(d, ev);
+    if (c->app->rkey)
+        return gw__recovery_send(c, f) ? 1 : 0;
+    return gw_socket_send_frame(c->sock, f) ? 1 : 0;
 }
 
 size_t gw_app_deliver(gw_delivery *d, const gw_room_event *ev, void *ctx)
@@ -448,14 +449,14 @@ size_t gw_app_deliver(gw_delivery *d, const gw_room_event *ev, void *ctx)
         gw_client *c, *next;
         for (c = LIST_FIRST(&app->clients); c; c = next) {
             next = LIST_NEXT(c, link); /* a slow client may be dropped on the way */
-            n += gw__deliver_to(d, ev, c);
+            n += gw__app_deliver_to(d, ev, c);
         }
         return n;
     }
     gw_room *room = gw_rooms_find(app->rooms, ev->room, strlen(ev->room));
     /* Sending never removes a member at once (closes are deferred), so indexes hold. */
     for (size_t i = 0; room && i < gw_room_size(room); i++)
-        n += gw__deliver_to(d, ev, gw_room_member(room, i)->owner);
+        n += gw__app_deliver_to(d, ev, gw_room_member(room, i)->owner);
     return n;
 }
 
@@ -495,10 +496,19 @@ gw_app *gw_app_new(struct event_base *base, const gw_settings *cfg, gw_engine *e
     return app;
 }
 
+void gw_app_enable_recovery(gw_app *app, const gw_recovery_key *key, gw_delivery *d,
+                            rc_metrics *metrics)
+{
+    app->rkey = key;
+    app->delivery = d;
+    gw__recovery_setup(app, metrics);
+}
+
 void gw_app_free(gw_app *app)
 {
     if (!app)
         return;
+    gw_replay_free(app->replay);
     gw_sio_free(app->sio);
     gw_rooms_free(app->rooms);
     rc_map_free(app->by_sid);

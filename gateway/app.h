@@ -15,6 +15,7 @@
 #include "gateway/authz.h"
 #include "gateway/delivery.h"
 #include "gateway/engine.h"
+#include "gateway/recovery.h"
 #include "gateway/settings.h"
 #include "gateway/upstream.h"
 
@@ -25,6 +26,10 @@ gw_app *gw_app_new(struct event_base *base, const gw_settings *cfg, gw_engine *e
                    rc_metrics *metrics, const rc_token_keys *keys, gw_upstream *up,
                    gw_authz *authz);
 void gw_app_free(gw_app *app);
+/* Turns connection state recovery on (after the delivery exists): pids in CONNECT
+ * replies, offsets on room events, recovery on reconnect. key and d are borrowed. */
+void gw_app_enable_recovery(gw_app *app, const gw_recovery_key *key, gw_delivery *d,
+                            rc_metrics *metrics);
 /* The delivery callback (gateway/delivery.h): writes ev to its local recipients. */
 size_t gw_app_deliver(gw_delivery *d, const gw_room_event *ev, void *app);
 size_t gw_app_sockets(const gw_app *app);

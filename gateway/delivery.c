@@ -26,6 +26,8 @@ struct gw_delivery {
     struct event *wake, *tick;
     char *topic;
     int32_t assigned; /* partitions assigned so far */
+    int64_t pos[GW_RECOVERY_MAX_PARTITIONS]; /* next offset to deliver, per partition */
+    const gw_recovery_key *recovery;
     int brokers_up;
     unsigned ticks;
     gw_deliver_fn fn;
@@ -34,7 +36,7 @@ struct gw_delivery {
     gw_frame *frame;
     Roomcast__V1__RoomEvent *cur;
     rc_counter *ev_delivered, *ev_no_member, *ev_invalid, *deliveries;
-    rc_histogram *latency;
+    rc_histogram *latency, *offset_bytes;
 };
 
 /* ---- readiness from librdkafka's statistics ----------------------------------------------- */
@@ -88,10 +90,22 @@ static void gw__delivery_refresh(gw_delivery *d)
     if (md->topic_cnt == 1 && !md->topics[0].err && md->topics[0].partition_cnt > d->assigned) {
         int32_t n = md->topics[0].partition_cnt;
         rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(n);
-        for (int32_t p = 0; p < n; p++)
+        if (n > GW_RECOVERY_MAX_PARTITIONS)
+            n = GW_RECOVERY_MAX_PARTITIONS; /* more partitions than recovery can name */
+        for (int32_t p = 0; p < n; p++) {
+            int64_t off = RD_KAFKA_OFFSET_INVALID;
+            if (p >= d->assigned) {
+                /* at start, the live end, as an explicit offset so positions are known;
+                   a partition added later is read from its beginning */
+                int64_t lo = 0, hi = 0;
+                if (d->assigned || rd_kafka_query_watermark_offsets(d->rk, d->topic, p, &lo, &hi,
+                                                                    2000) != 0)
+                    hi = 0;
+                d->pos[p] = off = d->assigned ? 0 : hi;
+            }
             rd_kafka_topic_partition_list_add(parts, d->topic, p)->offset =
-                p < d->assigned ? RD_KAFKA_OFFSET_INVALID
-                : d->assigned ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
+                off == 0 && d->assigned ? RD_KAFKA_OFFSET_BEGINNING : off;
+        }
         /* keep positions of partitions already assigned */
         rd_kafka_topic_partition_list_t *cur = NULL;
         if (d->assigned && rd_kafka_assignment(d->rk, &cur) == 0) {
@@ -112,6 +126,64 @@ static void gw__delivery_refresh(gw_delivery *d)
 }
 
 /* ---- messages ----------------------------------------------------------------------------- */
+
+static int gw__valid(const Roomcast__V1__RoomEvent *m, size_t *room_index);
+
+Roomcast__V1__RoomEvent *gw_room_event_decode(const void *buf, size_t len, size_t *room_index)
+{
+    Roomcast__V1__RoomEvent *m = roomcast__v1__room_event__unpack(NULL, len, buf);
+    if (m && !gw__valid(m, room_index)) {
+        roomcast__v1__room_event__free_unpacked(m, NULL);
+        m = NULL;
+    }
+    return m;
+}
+
+gw_frame *gw_room_event_frame(const Roomcast__V1__RoomEvent *m, const char *vector)
+{
+    sio_buf b = {0};
+    sio_encode_event_raw(&b, m->event, m->args_json, strlen(m->args_json), (int)m->n_attachments);
+    const uint8_t *att[SIO_MAX_ATTACHMENTS];
+    size_t alen[SIO_MAX_ATTACHMENTS];
+    for (size_t i = 0; i < m->n_attachments; i++) {
+        att[i] = m->attachments[i].data;
+        alen[i] = m->attachments[i].len;
+    }
+    gw_frame *f;
+    if (vector) { /* ...,"<vector>  -- each socket adds its part and "] */
+        b.len--; /* the closing ] */
+        sio_buf_append(&b, ",\"", 2);
+        sio_buf_append(&b, vector, strlen(vector));
+        f = gw_frame_new_open('4', b.data, b.len, m->n_attachments, att, alen);
+    } else {
+        f = gw_frame_new('4', b.data, b.len, m->n_attachments, att, alen);
+    }
+    sio_buf_free(&b);
+    return f;
+}
+
+void gw_delivery_position(const gw_delivery *d, gw_vector *out)
+{
+    out->at_ms = rc_now_us() / 1000;
+    out->n = (uint32_t)d->assigned;
+    memcpy(out->pos, d->pos, sizeof(int64_t) * (size_t)d->assigned);
+}
+
+int gw_delivery_still_held(const gw_delivery *d, const gw_vector *v)
+{
+    for (uint32_t p = 0; p < v->n && p < (uint32_t)d->assigned; p++) {
+        int64_t lo = 0, hi = 0;
+        if (rd_kafka_get_watermark_offsets(d->rk, d->topic, (int32_t)p, &lo, &hi) == 0 && lo > 0 &&
+            v->pos[p] < lo)
+            return 0;
+    }
+    return 1;
+}
+
+const char *gw_delivery_topic(const gw_delivery *d)
+{
+    return d->topic;
+}
 
 static int gw__valid(const Roomcast__V1__RoomEvent *m, size_t *room_index)
 {
@@ -137,32 +209,28 @@ static int gw__valid(const Roomcast__V1__RoomEvent *m, size_t *room_index)
 gw_frame *gw_delivery_frame(gw_delivery *d, const gw_room_event *ev)
 {
     if (!d->frame) {
-        const Roomcast__V1__RoomEvent *m = d->cur;
-        sio_buf b = {0};
-        sio_encode_event_raw(&b, m->event, m->args_json, strlen(m->args_json),
-                             (int)m->n_attachments);
-        const uint8_t *att[SIO_MAX_ATTACHMENTS];
-        size_t alen[SIO_MAX_ATTACHMENTS];
-        for (size_t i = 0; i < m->n_attachments; i++) {
-            att[i] = m->attachments[i].data;
-            alen[i] = m->attachments[i].len;
+        char vec[GW_RECOVERY_MAX_PARTITIONS * 10 + 64];
+        if (d->recovery) {
+            gw_vector v;
+            gw_delivery_position(d, &v);
+            int n = gw_vector_encode(d->recovery, &v, vec, sizeof vec);
+            rc_histogram_observe(d->offset_bytes, n);
         }
-        d->frame = gw_frame_new('4', b.data, b.len, m->n_attachments, att, alen);
-        sio_buf_free(&b);
+        d->frame = gw_room_event_frame(d->cur, d->recovery ? vec : NULL);
     }
     return d->frame;
 }
 
 static void gw__delivery_message(gw_delivery *d, rd_kafka_message_t *msg)
 {
-    Roomcast__V1__RoomEvent *m = roomcast__v1__room_event__unpack(NULL, msg->len, msg->payload);
+    if (msg->partition >= 0 && msg->partition < d->assigned)
+        d->pos[msg->partition] = msg->offset + 1;
     size_t idx = 0;
-    if (!m || !gw__valid(m, &idx)) {
+    Roomcast__V1__RoomEvent *m = gw_room_event_decode(msg->payload, msg->len, &idx);
+    if (!m) {
         rc_counter_inc(d->ev_invalid);
         rc_log_limited(RC_LOG_WARN, "invalid room event skipped", "{s:i,s:I}", "partition",
                        (int)msg->partition, "offset", (json_int_t)msg->offset);
-        if (m)
-            roomcast__v1__room_event__free_unpacked(m, NULL);
         return;
     }
     const char *single[1] = {m->room};
@@ -269,6 +337,7 @@ gw_delivery *gw_delivery_new(struct event_base *base, const gw_delivery_config *
     d->fn = fn;
     d->ctx = ctx;
     d->topic = rc_strdup(cfg->topic);
+    d->recovery = cfg->recovery;
     rd_kafka_conf_t *conf = rc_kafka_conf_new(cfg->brokers, cfg->client_id);
     rc_kafka_set(conf, "group.id", "roomcast-gateway-unused"); /* assign() only, never joined */
     rc_kafka_set(conf, "enable.auto.commit", "false");
@@ -308,6 +377,11 @@ gw_delivery *gw_delivery_new(struct event_base *base, const gw_delivery_config *
     d->latency = rc_histogram_new(metrics, "roomcast_gateway_delivery_latency_seconds",
                                   "Time from a room event's produce timestamp to its write to sockets",
                                   NULL, 0);
+    static const double sizes[] = {16, 24, 32, 48, 64, 96, 128, 256, 512};
+    d->offset_bytes = rc_histogram_new(metrics, "roomcast_gateway_recovery_offset_bytes",
+                                       "Length of the shared part of the recovery offset each "
+                                       "room event carries",
+                                       sizes, sizeof sizes / sizeof sizes[0]);
     rc_gauge_fn_new(metrics, "roomcast_gateway_consumer_lag",
                     "Room events on the broker not yet read by this gateway", gw__lag_fn, d);
     rc_gauge_fn_new(metrics, "roomcast_gateway_room_partitions",

@@ -14,6 +14,8 @@
 
 #include "common/metrics.h"
 #include "gateway/frame.h"
+#include "gateway/recovery.h"
+#include "roomcast/v1/events.pb-c.h"
 
 struct event_base;
 typedef struct gw_delivery gw_delivery;
@@ -40,14 +42,28 @@ typedef struct {
     const char *brokers;
     const char *topic;  /* the prefixed room topic */
     const char *client_id;
+    const gw_recovery_key *recovery; /* NULL: no connection state recovery, no offsets */
 } gw_delivery_config;
 
 gw_delivery *gw_delivery_new(struct event_base *base, const gw_delivery_config *cfg,
                              rc_metrics *metrics, gw_deliver_fn fn, void *ctx, char *errstr,
                              size_t errlen);
 void gw_delivery_free(gw_delivery *d);
-/* The shared frame of the event being delivered (built once, owned by the delivery). */
+/* The shared frame of the event being delivered (built once, owned by the delivery).
+ * With recovery on it is an open frame ending in `,"<vector>`: each socket completes it
+ * with its tail (gw_frame_add_ws_tail). */
 gw_frame *gw_delivery_frame(gw_delivery *d, const gw_room_event *ev);
+/* The room topic's positions now: everything below them has been delivered. */
+void gw_delivery_position(const gw_delivery *d, gw_vector *out);
+/* Whether the broker still holds every position of v (nothing was deleted past it). */
+int gw_delivery_still_held(const gw_delivery *d, const gw_vector *v);
+const char *gw_delivery_topic(const gw_delivery *d);
+
+/* Shared with the replay: decodes and checks a room event message; NULL if invalid
+ * (the caller frees with roomcast__v1__room_event__free_unpacked). */
+Roomcast__V1__RoomEvent *gw_room_event_decode(const void *buf, size_t len, size_t *room_index);
+/* The event's frame: closed, or open ending in `,"<vector>` when vector is given. */
+gw_frame *gw_room_event_frame(const Roomcast__V1__RoomEvent *m, const char *vector);
 /* 1 when a broker is up and every partition of the topic is assigned. reason says why not. */
 int gw_delivery_ready(const gw_delivery *d, char *reason, size_t len);
 

@@ -100,6 +100,8 @@ void *gw_session_data(const gw_session *s);
 /* Queues a frame (the session takes its own reference). Past out_limit the session is
  * closed as a slow client and 0 is returned; 1 when queued. */
 int gw_session_send(gw_session *s, gw_frame *f);
+/* Queues an open frame completed by tail (frame.h), with the same limits. */
+int gw_session_send_tail(gw_session *s, gw_frame *f, const char *tail, size_t tlen);
 /* Convenience: an Engine.IO MESSAGE whose data is text. */
 int gw_session_send_message(gw_session *s, const char *text, size_t len);
 /* Closes the session: on_close(reason) runs later, at a safe point. Idempotent. */

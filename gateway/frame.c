@@ -8,6 +8,8 @@
 #include "gateway/engineio.h"
 #include "gateway/websocket.h"
 
+static void gw__frame_release(const void *data, size_t len, void *arg);
+
 gw_frame *gw_frame_new(char eio_digit, const char *text, size_t len, size_t nattach,
                        const uint8_t *const *attach, const size_t *attach_len)
 {
@@ -40,6 +42,46 @@ gw_frame *gw_frame_new(char eio_digit, const char *text, size_t len, size_t natt
         }
     }
     return f;
+}
+
+gw_frame *gw_frame_new_open(char eio_digit, const char *text, size_t len, size_t nattach,
+                            const uint8_t *const *attach, const size_t *attach_len)
+{
+    gw_frame *f = gw_frame_new(eio_digit, text, len, nattach, attach, attach_len);
+    /* re-lay ws without the text frame's header: [digit text][attachment frames] */
+    uint8_t hdr[WS_MAX_HEADER];
+    size_t hl = ws_frame_header(hdr, 1, WS_OP_TEXT, 1 + len);
+    memmove(f->ws, f->ws + hl, f->ws_len - hl);
+    f->ws_len -= hl;
+    f->att_off = 1 + len;
+    f->open = 1;
+    return f;
+}
+
+void gw_frame_add_ws_tail(gw_frame *f, const char *tail, size_t tlen, struct evbuffer *out)
+{
+    uint8_t hdr[WS_MAX_HEADER];
+    size_t hl = ws_frame_header(hdr, 1, WS_OP_TEXT, f->att_off + tlen);
+    evbuffer_add(out, hdr, hl);
+    gw_frame_ref(f);
+    evbuffer_add_reference(out, f->ws, f->att_off, gw__frame_release, f);
+    evbuffer_add(out, tail, tlen);
+    if (f->ws_len > f->att_off) {
+        gw_frame_ref(f);
+        evbuffer_add_reference(out, f->ws + f->att_off, f->ws_len - f->att_off, gw__frame_release,
+                               f);
+    }
+}
+
+gw_frame *gw_frame_close(gw_frame *f, const char *tail, size_t tlen)
+{
+    char *text = rc_malloc(f->text_len + tlen);
+    memcpy(text, f->text, f->text_len);
+    memcpy(text + f->text_len, tail, tlen);
+    gw_frame *c = gw_frame_new((char)f->engine_type, text, f->text_len + tlen, f->nattach,
+                               (const uint8_t *const *)f->attach, f->attach_len);
+    rc_free(text);
+    return c;
 }
 
 gw_frame *gw_frame_new_binary(const uint8_t *data, size_t len)

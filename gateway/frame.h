@@ -18,6 +18,9 @@ struct evbuffer;
 typedef struct gw_frame {
     int refcnt;
     int engine_type; /* the Engine.IO packet type of the first record ('4' message, '2' ping...) */
+    int open;        /* gw_frame_new_open: ws holds the text frame's payload without header,
+                        then att_ws the attachments' frames */
+    size_t att_off;  /* open frames: where the attachment frames start in ws */
     uint8_t *ws;
     size_t ws_len;
     char *poll; /* NULL until gw_frame_poll asks for it */
@@ -35,6 +38,16 @@ typedef struct gw_frame {
  * caller owns one reference. */
 gw_frame *gw_frame_new(char eio_digit, const char *text, size_t len, size_t nattach,
                        const uint8_t *const *attach, const size_t *attach_len);
+/* An open frame: a packet whose text each socket completes with a tail of its own (the
+ * recovery offset's per-socket part and the closing characters). The shared part is the
+ * Engine.IO digit and text; each socket's WebSocket header is written at send time,
+ * since the length differs. gw_frame_add_ws_tail writes it; gw_frame_close makes a
+ * closed frame of it for one socket (long-polling, queues). */
+gw_frame *gw_frame_new_open(char eio_digit, const char *text, size_t len, size_t nattach,
+                            const uint8_t *const *attach, const size_t *attach_len);
+void gw_frame_add_ws_tail(gw_frame *f, const char *tail, size_t tlen, struct evbuffer *out);
+gw_frame *gw_frame_close(gw_frame *f, const char *tail, size_t tlen);
+
 /* A lone binary Engine.IO MESSAGE (a raw binary frame; "b<base64>" over polling). */
 gw_frame *gw_frame_new_binary(const uint8_t *data, size_t len);
 gw_frame *gw_frame_ref(gw_frame *f);

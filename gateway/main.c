@@ -221,14 +221,24 @@ int main(int argc, char **argv)
         goto out;
     }
     g.app = gw_app_new(g.base, &g.cfg, g.engine, g.metrics, keys, up, authz);
+    gw_recovery_key rkey;
+    const char *rsecret = g.cfg.recovery_secret ? g.cfg.recovery_secret : g.cfg.jwt_secret;
+    int recovery = g.cfg.recovery_window > 0 && rsecret;
+    if (recovery)
+        gw_recovery_key_init(&rkey, rsecret, strlen(rsecret));
+    else if (g.cfg.recovery_window > 0)
+        rc_log_warn("connection state recovery is off: set ROOMCAST_RECOVERY_SECRET (the same "
+                    "on every gateway) to turn it on with public-key tokens", NULL);
     gw_delivery_config dc = {g.cfg.kafka_brokers,
                              rc_kafka_topic(g.cfg.topic_prefix, RC_TOPIC_ROOMS, topic, sizeof topic),
-                             client_id};
+                             client_id, recovery ? &rkey : NULL};
     if (!(g.delivery = gw_delivery_new(g.base, &dc, g.metrics, gw_app_deliver, g.app, err,
                                        sizeof err))) {
         status = 1;
         goto out;
     }
+    if (recovery)
+        gw_app_enable_recovery(g.app, &rkey, g.delivery, g.metrics);
     register_metrics(&g);
     if (rc_admin_start(g.base, &g.cfg.admin_listen, g.metrics, ready_fn, &g, &admin, err,
                        sizeof err) != 0 ||

@@ -193,6 +193,25 @@ int gw_session_send(gw_session *s, gw_frame *f)
     return gw__session_enqueue(s, f);
 }
 
+int gw_session_send_tail(gw_session *s, gw_frame *f, const char *tail, size_t tlen)
+{
+    if (s->closing)
+        return 0;
+    if (s->transport == GW_TRANSPORT_WS && s->ws) {
+        struct evbuffer *out = bufferevent_get_output(s->ws->bev);
+        if (gw__session_over(s, evbuffer_get_length(out) + f->ws_len + tlen + WS_MAX_HEADER))
+            return 0;
+        gw_frame_add_ws_tail(f, tail, tlen, out);
+        s->e->stats.frames_out++;
+        s->e->stats.bytes_out += f->ws_len + tlen;
+        return 1;
+    }
+    gw_frame *closed = gw_frame_close(f, tail, tlen);
+    int r = gw__session_enqueue(s, closed);
+    gw_frame_unref(closed);
+    return r;
+}
+
 int gw_session_send_message(gw_session *s, const char *text, size_t len)
 {
     gw_frame *f = gw_frame_new('4', text, len, 0, NULL, NULL);

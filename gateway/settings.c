@@ -37,7 +37,10 @@ static rc_cfg_item *gw__items(gw_settings *s, size_t *n)
         {"ROOMCAST_TOPIC_PREFIX", RC_CFG_STRING, "", &s->topic_prefix, 0, 0, NULL,
          "prepended to every topic name"},
         {"ROOMCAST_RECOVERY_WINDOW", RC_CFG_INT, "120", &s->recovery_window, 0, 86400, NULL,
-         "seconds within which a reconnecting client gets what it missed"},
+         "seconds within which a reconnecting client gets what it missed (0: recovery off)"},
+        {"ROOMCAST_RECOVERY_SECRET", RC_CFG_STRING, NULL, &s->recovery_secret, 0, 0, NULL,
+         "key signing recovery tokens, the same on every gateway (default: derived from "
+         "ROOMCAST_JWT_SECRET; required for recovery with a public-key JWT setup)"},
         {"ROOMCAST_DRAIN_SECONDS", RC_CFG_INT, "20", &s->drain_seconds, 0, 3600, NULL,
          "how long SIGTERM takes to move sockets elsewhere"},
         {"ROOMCAST_LOG_LEVEL", RC_CFG_ENUM, "info", &s->log_level, 0, 0, "debug,info,warn,error",

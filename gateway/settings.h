@@ -20,6 +20,7 @@ typedef struct {
     char *tls_key_file;
     char *topic_prefix;
     long recovery_window;
+    char *recovery_secret;
     long drain_seconds;
     char *log_level;
     char *gateway_id;

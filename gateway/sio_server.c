@@ -366,6 +366,24 @@ int gw_socket_send_frame(gw_socket *s, gw_frame *f)
     return gw__sio_socket_send(s, f);
 }
 
+int gw_socket_send_frame_tail(gw_socket *s, gw_frame *f, const char *tail, size_t tlen)
+{
+    if (s->gone)
+        return 0;
+    if (s->connecting) {
+        gw_frame *closed = gw_frame_close(f, tail, tlen);
+        int r = gw__sio_socket_send(s, closed);
+        gw_frame_unref(closed);
+        return r;
+    }
+    return gw_session_send_tail(s->conn->session, f, tail, tlen);
+}
+
+void gw_socket_set_id(gw_socket *s, const char *id)
+{
+    snprintf(s->id, sizeof s->id, "%s", id);
+}
+
 int gw_socket_send(gw_socket *s, sio_type type, int has_id, uint64_t id, const json_t *data,
                    const gw_attachments *att)
 {

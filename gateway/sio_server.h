@@ -66,6 +66,11 @@ void *gw_socket_data(const gw_socket *s);
 /* Sends a pre-framed packet (gateway/frame.h) to this socket. 0 if the session was
  * dropped as a slow client. */
 int gw_socket_send_frame(gw_socket *s, gw_frame *f);
+/* As gw_socket_send_frame for an open frame completed by tail. */
+int gw_socket_send_frame_tail(gw_socket *s, gw_frame *f, const char *tail, size_t tlen);
+/* Gives the socket another id (connection state recovery keeps the old one). Only
+ * inside on_connect. */
+void gw_socket_set_id(gw_socket *s, const char *id);
 /* Encodes and sends one packet in the socket's namespace. data may be NULL. */
 int gw_socket_send(gw_socket *s, sio_type type, int has_id, uint64_t id, const json_t *data,
                    const gw_attachments *att);

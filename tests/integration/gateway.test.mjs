@@ -8,7 +8,7 @@ import WebSocket from "ws";
 import { createHmac } from "node:crypto";
 import {
   JWT_SECRET, baseEnv, cli, createTopics, encodeRoomEvent, metric, newPrefix, produceLines,
-  startGateway, stopAll, token, waitFor,
+  startGateway, stopAll, token, waitFor, withoutOffset,
 } from "./lib/harness.mjs";
 
 const FAST = { ROOMCAST_PING_INTERVAL_MS: "300", ROOMCAST_PING_TIMEOUT_MS: "200" };
@@ -46,7 +46,7 @@ async function client(url, sub, role, opts) {
 // Collects every event a socket receives, by name.
 function record(s) {
   const got = [];
-  s.onAny((event, ...args) => got.push({ event, args }));
+  s.onAny((event, ...args) => got.push({ event, args: withoutOffset(args) }));
   return got;
 }
 

@@ -259,3 +259,34 @@ export async function startHaproxy(gateways) {
   }), 10000).catch((e) => { throw new Error(`${e.message}: ${log}`); });
   return { port, url: `http://127.0.0.1:${port}`, stop: () => { child.kill(); return once(child, "exit"); }, log: () => log };
 }
+
+// Room events carry Socket.IO's recovery offset as their last argument (the client keeps
+// it for a reconnect). Returns the arguments without it, and fails if it is missing.
+export function withoutOffset(args) {
+  const last = args[args.length - 1];
+  if (typeof last !== "string" || !/^[A-Za-z0-9_-]{8,}(\.[A-Za-z0-9_-]+)?$/.test(last))
+    throw new Error(`no recovery offset at the end of ${JSON.stringify(args)}`);
+  return args.slice(0, -1);
+}
+
+// A TCP proxy whose target can be switched and whose connections can be cut: a client
+// "moves" to another gateway the way it would behind a balancer after its gateway died.
+export async function startSwitchProxy(targetPort) {
+  let target = targetPort;
+  const conns = new Set();
+  const server = net.createServer((c) => {
+    const up = net.connect(target, "127.0.0.1");
+    conns.add(c); conns.add(up);
+    c.pipe(up); up.pipe(c);
+    const end = () => { c.destroy(); up.destroy(); conns.delete(c); conns.delete(up); };
+    c.on("error", end); up.on("error", end); c.on("close", end); up.on("close", end);
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address();
+  return {
+    port, url: `http://127.0.0.1:${port}`,
+    switchTo(p) { target = p; },
+    cut() { for (const c of conns) c.destroy(); conns.clear(); },
+    close() { for (const c of conns) c.destroy(); return new Promise((r) => server.close(r)); },
+  };
+}

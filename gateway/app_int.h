@@ -1,0 +1,81 @@
+/* app_int.h: the gateway application's structures, shared by app.c (connect, rooms,
+ * emitters, delivery) and app_recovery.c (connection state recovery). Not for other
+ * modules. */
+#ifndef GW_APP_INT_H
+#define GW_APP_INT_H
+
+#include <sys/queue.h>
+
+#include "common/map.h"
+#include "gateway/app.h"
+#include "gateway/recovery.h"
+#include "gateway/replay.h"
+#include "gateway/rooms.h"
+#include "gateway/sio_server.h"
+
+#define GW_ID_MAX 128
+
+typedef struct gw_client {
+    gw_app *app;
+    gw_socket *sock;
+    gw_member member;
+    char sid[24];
+    char user_id[GW_ID_MAX];
+    rc_role role;
+    struct event *exp_timer;
+    LIST_ENTRY(gw_client) link;
+    /* recovery */
+    char *rooms_tok;   /* the offset's per-socket part ("" when none), NULL when off */
+    char tail[512];    /* what completes each room event frame: .<rooms_tok>"] or "] */
+    size_t tail_len;
+    int replaying;     /* missed events are being replayed; live ones wait in `held` */
+    gw_frame **held;
+    size_t nheld;
+} gw_client;
+
+struct gw_app {
+    struct event_base *base;
+    const gw_settings *cfg;
+    const rc_token_keys *keys;
+    gw_sio *sio;
+    gw_rooms *rooms;
+    rc_map *by_sid;
+    LIST_HEAD(, gw_client) clients;
+    size_t nclients;
+    gw_upstream *up;
+    gw_authz *authz;
+    int open_policy;
+    char rooms_topic[256], client_topic[256];
+    rc_counter_family *connects, *refusals;
+    rc_counter *joins, *leaves, *relays, *upstream_in, *expired;
+    /* recovery (NULL rkey: off) */
+    const gw_recovery_key *rkey;
+    gw_delivery *delivery;
+    gw_replay *replay;
+    rc_counter_family *recoveries;
+};
+
+/* app.c */
+int gw__app_join(gw_client *c, const char *room);
+void gw__app_leave(gw_client *c, const char *room);
+void gw__app_auto_join(gw_client *c);
+/* Whether c gets ev: in its room, not the sender, not already through an earlier room. */
+int gw__app_wants(const gw_room_event *ev, const gw_client *c);
+size_t gw__app_deliver_to(gw_delivery *d, const gw_room_event *ev, gw_client *c);
+/* app_recovery.c */
+/* Tries to recover the session named by auth's pid/offset for a socket whose token says
+ * user/role. Returns 1 when recovered (client set up with its old sid and rooms, replay
+ * started, reply filled), 0 otherwise (reason counted). */
+int gw__recovery_try(gw_app *app, gw_socket *s, const json_t *auth, gw_client *c, json_t *reply);
+/* A new session's pid into reply. */
+void gw__recovery_new_pid(gw_app *app, gw_client *c, json_t *reply);
+/* Re-signs the per-socket part of the offset after a join or leave. */
+void gw__recovery_rooms_changed(gw_client *c);
+/* Sends a live room event to c, or holds it while c is replaying. */
+int gw__recovery_send(gw_client *c, gw_frame *f);
+void gw__recovery_client_gone(gw_client *c);
+void gw__recovery_setup(gw_app *app, rc_metrics *metrics);
+
+#endif
+
+

@@ -1,0 +1,295 @@
+/* replay.c: replays missed room events for recovering sockets (see replay.h). */
+#include "gateway/replay.h"
+
+#include <event2/event.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/alloc.h"
+#include "common/kafka.h"
+#include "common/log.h"
+#include "gateway/delivery.h"
+
+#define GW_PASS_TIMEOUT_US (15 * 1000000LL)
+#define GW_BATCH_WINDOW_US 20000
+
+typedef struct gw__job {
+    char sid[24];
+    gw_vector from, to;
+    size_t replayed;
+    struct gw__job *next;
+} gw__job;
+
+struct gw_replay {
+    rd_kafka_t *rk;
+    rd_kafka_queue_t *q;
+    int pipefd[2];
+    struct event *wake, *timer;
+    char *topic;
+    gw_replay_handlers h;
+    void *ctx;
+    gw__job *pending, *active;
+    int in_pass;
+    int64_t deadline_us;
+    uint32_t n;
+    int64_t start[GW_RECOVERY_MAX_PARTITIONS], end[GW_RECOVERY_MAX_PARTITIONS],
+        next[GW_RECOVERY_MAX_PARTITIONS];
+    uint8_t done[GW_RECOVERY_MAX_PARTITIONS];
+    rc_counter *passes, *replayed, *failed;
+    rc_histogram *pass_seconds;
+    int64_t pass_started_us;
+};
+
+static int64_t pos_of(const gw_vector *v, uint32_t p)
+{
+    return p < v->n ? v->pos[p] : 0;
+}
+
+static void gw__arm(gw_replay *r, int64_t us)
+{
+    struct timeval tv = {us / 1000000, us % 1000000};
+    evtimer_add(r->timer, &tv);
+}
+
+/* Ends the pass: every active job is done, ok or not. */
+static void gw__finish(gw_replay *r, int ok)
+{
+    rd_kafka_assign(r->rk, NULL);
+    gw__job *j = r->active;
+    r->active = NULL;
+    r->in_pass = 0;
+    rc_counter_inc(ok ? r->passes : r->failed);
+    rc_histogram_observe(r->pass_seconds, (double)(rc_now_us() - r->pass_started_us) / 1e6);
+    while (j) {
+        gw__job *nx = j->next;
+        r->h.done(r->ctx, j->sid, ok, j->replayed);
+        rc_free(j);
+        j = nx;
+    }
+    if (r->pending)
+        gw__arm(r, GW_BATCH_WINDOW_US);
+}
+
+static void gw__begin(gw_replay *r)
+{
+    r->active = r->pending;
+    r->pending = NULL;
+    r->in_pass = 1;
+    r->pass_started_us = rc_now_us();
+    r->deadline_us = r->pass_started_us + GW_PASS_TIMEOUT_US;
+    r->n = 0;
+    for (gw__job *j = r->active; j; j = j->next)
+        if (j->to.n > r->n)
+            r->n = j->to.n;
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new((int)r->n);
+    int reading = 0;
+    for (uint32_t p = 0; p < r->n; p++) {
+        int64_t lo = INT64_MAX, hi = 0;
+        for (gw__job *j = r->active; j; j = j->next) {
+            if (pos_of(&j->to, p) > pos_of(&j->from, p)) {
+                if (pos_of(&j->from, p) < lo)
+                    lo = pos_of(&j->from, p);
+                if (pos_of(&j->to, p) > hi)
+                    hi = pos_of(&j->to, p);
+            }
+        }
+        r->done[p] = lo >= hi;
+        r->start[p] = r->next[p] = lo == INT64_MAX ? 0 : lo;
+        r->end[p] = hi;
+        if (!r->done[p]) {
+            rd_kafka_topic_partition_list_add(parts, r->topic, (int32_t)p)->offset = lo;
+            reading++;
+        }
+    }
+    if (reading)
+        rd_kafka_assign(r->rk, parts);
+    rd_kafka_topic_partition_list_destroy(parts);
+    if (!reading)
+        return gw__finish(r, 1);
+    gw__arm(r, 100000); /* the deadline check, and a drain in case no wake-up comes */
+}
+
+static void gw__drain(gw_replay *r);
+
+static void gw__timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    gw_replay *r = arg;
+    if (!r->in_pass) {
+        if (r->pending)
+            gw__begin(r);
+        return;
+    }
+    gw__drain(r);
+    if (!r->in_pass)
+        return;
+    if (rc_now_us() > r->deadline_us) {
+        rc_log_warn("recovery replay timed out", "{s:s}", "topic", r->topic);
+        return gw__finish(r, 0);
+    }
+    gw__arm(r, 100000);
+}
+
+static int gw__all_done(const gw_replay *r)
+{
+    for (uint32_t p = 0; p < r->n; p++)
+        if (!r->done[p])
+            return 0;
+    return 1;
+}
+
+static void gw__message(gw_replay *r, const rd_kafka_message_t *msg)
+{
+    uint32_t p = (uint32_t)msg->partition;
+    if (p >= r->n || r->done[p])
+        return;
+    size_t idx = 0;
+    Roomcast__V1__RoomEvent *m = gw_room_event_decode(msg->payload, msg->len, &idx);
+    for (gw__job *j = r->active; m && j; j = j->next) {
+        if (msg->offset < pos_of(&j->from, p) || msg->offset >= pos_of(&j->to, p))
+            continue;
+        /* this socket's offset for the event: p just past it, other partitions as far
+           as this pass has gone for this socket */
+        gw_vector v = {.at_ms = rc_now_us() / 1000, .n = j->to.n};
+        for (uint32_t q = 0; q < v.n; q++) {
+            int64_t x = q == p ? msg->offset + 1 : r->next[q];
+            if (x < pos_of(&j->from, q))
+                x = pos_of(&j->from, q);
+            if (x > pos_of(&j->to, q))
+                x = pos_of(&j->to, q);
+            v.pos[q] = x;
+        }
+        r->h.event(r->ctx, j->sid, m, idx, &v);
+        j->replayed++;
+        rc_counter_inc(r->replayed);
+    }
+    if (m)
+        roomcast__v1__room_event__free_unpacked(m, NULL);
+    r->next[p] = msg->offset + 1;
+    if (r->next[p] >= r->end[p])
+        r->done[p] = 1;
+}
+
+/* Takes everything the queue holds. The queue wakes the loop only when it goes from
+ * empty to not empty, so it is always drained to the end, stale messages included. */
+static void gw__drain(gw_replay *r)
+{
+    rd_kafka_message_t *batch[256];
+    ssize_t n;
+    while ((n = rd_kafka_consume_batch_queue(r->q, 0, batch, 256)) > 0) {
+        int failed = 0;
+        for (ssize_t i = 0; i < n; i++) {
+            rd_kafka_message_t *m = batch[i];
+            if (!r->in_pass || failed) {
+            } else if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                uint32_t p = (uint32_t)m->partition;
+                if (p < r->n && m->offset >= r->end[p])
+                    r->done[p] = 1;
+            } else if (m->err) {
+                rc_log_warn("recovery replay failed", "{s:s}", "error", rd_kafka_message_errstr(m));
+                failed = 1;
+            } else {
+                gw__message(r, m);
+            }
+            rd_kafka_message_destroy(m);
+        }
+        if (failed)
+            gw__finish(r, 0);
+        else if (r->in_pass && gw__all_done(r))
+            gw__finish(r, 1);
+    }
+}
+
+static void gw__wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+    gw_replay *r = arg;
+    char buf[64];
+    while (read(r->pipefd[0], buf, sizeof buf) > 0)
+        ;
+    gw__drain(r);
+}
+
+void gw_replay_start(gw_replay *r, const char *sid, const gw_vector *from, const gw_vector *to)
+{
+    gw__job *j = rc_calloc(1, sizeof *j);
+    snprintf(j->sid, sizeof j->sid, "%s", sid);
+    j->from = *from;
+    j->to = *to;
+    j->next = r->pending;
+    r->pending = j;
+    if (!r->in_pass && !evtimer_pending(r->timer, NULL))
+        gw__arm(r, GW_BATCH_WINDOW_US);
+}
+
+gw_replay *gw_replay_new(struct event_base *base, const char *brokers, const char *topic,
+                         const char *client_id, const gw_replay_handlers *h, void *ctx,
+                         rc_metrics *metrics, char *errstr, size_t errlen)
+{
+    gw_replay *r = rc_calloc(1, sizeof *r);
+    r->h = *h;
+    r->ctx = ctx;
+    r->topic = rc_strdup(topic);
+    char id[256];
+    snprintf(id, sizeof id, "%s-replay", client_id);
+    rd_kafka_conf_t *conf = rc_kafka_conf_new(brokers, id);
+    rc_kafka_set(conf, "group.id", "roomcast-gateway-unused");
+    rc_kafka_set(conf, "enable.auto.commit", "false");
+    rc_kafka_set(conf, "enable.auto.offset.store", "false");
+    rc_kafka_set(conf, "isolation.level", "read_committed");
+    rc_kafka_set(conf, "enable.partition.eof", "true");
+    rc_kafka_set(conf, "fetch.wait.max.ms", "50");
+    r->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, errlen);
+    if (!r->rk) {
+        rd_kafka_conf_destroy(conf);
+        rc_free(r->topic);
+        rc_free(r);
+        return NULL;
+    }
+    r->q = rd_kafka_queue_get_consumer(r->rk);
+    if (pipe2(r->pipefd, O_NONBLOCK | O_CLOEXEC) != 0)
+        abort();
+    rd_kafka_queue_io_event_enable(r->q, r->pipefd[1], "x", 1);
+    r->wake = event_new(base, r->pipefd[0], EV_READ | EV_PERSIST, gw__wake_cb, r);
+    event_add(r->wake, NULL);
+    r->timer = evtimer_new(base, gw__timer_cb, r);
+    rc_counter_family *f = rc_counter_family_new(metrics, "roomcast_gateway_replay_passes_total",
+                                                 "Passes over the room topic for recovering sockets",
+                                                 "result");
+    r->passes = rc_counter_get(f, "ok");
+    r->failed = rc_counter_get(f, "failed");
+    r->replayed = rc_counter_new(metrics, "roomcast_gateway_replayed_events_total",
+                                 "Missed room events replayed to recovering sockets");
+    r->pass_seconds = rc_histogram_new(metrics, "roomcast_gateway_replay_seconds",
+                                       "Time a replay pass took", NULL, 0);
+    return r;
+}
+
+void gw_replay_free(gw_replay *r)
+{
+    if (!r)
+        return;
+    while (r->active) {
+        gw__job *j = r->active;
+        r->active = j->next;
+        rc_free(j);
+    }
+    while (r->pending) {
+        gw__job *j = r->pending;
+        r->pending = j->next;
+        rc_free(j);
+    }
+    event_free(r->wake);
+    event_free(r->timer);
+    rd_kafka_queue_io_event_enable(r->q, -1, NULL, 0);
+    rd_kafka_queue_destroy(r->q);
+    rd_kafka_consumer_close(r->rk);
+    rd_kafka_destroy(r->rk);
+    close(r->pipefd[0]);
+    close(r->pipefd[1]);
+    rc_free(r->topic);
+    rc_free(r);
+}

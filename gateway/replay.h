@@ -1,0 +1,35 @@
+/* replay.h: what a recovering socket missed. A second consumer of the room topic reads,
+ * for each recovering socket, the range [from, to) of every partition: from = the vector
+ * the client sent back (its last event), to = the live delivery's position when it
+ * reconnected (live events from there on wait in the socket's queue). Recoveries that
+ * arrive together share one pass over the topic, reading from the smallest `from`.
+ * Replayed events reach the app in partition order, so in order per room; the app
+ * decides per socket, as for live events, whether the socket gets them. */
+#ifndef GW_REPLAY_H
+#define GW_REPLAY_H
+
+#include <stddef.h>
+
+#include "common/metrics.h"
+#include "gateway/recovery.h"
+#include "roomcast/v1/events.pb-c.h"
+
+struct event_base;
+typedef struct gw_replay gw_replay;
+
+typedef struct {
+    /* A replayed event for the socket sid; vector is the event's offset for that socket. */
+    void (*event)(void *ctx, const char *sid, const Roomcast__V1__RoomEvent *m, size_t room_index,
+                  const gw_vector *vector);
+    /* The replay of sid is complete (ok) or failed (timeout, offsets gone). */
+    void (*done)(void *ctx, const char *sid, int ok, size_t replayed);
+} gw_replay_handlers;
+
+gw_replay *gw_replay_new(struct event_base *base, const char *brokers, const char *topic,
+                         const char *client_id, const gw_replay_handlers *h, void *ctx,
+                         rc_metrics *metrics, char *errstr, size_t errlen);
+void gw_replay_free(gw_replay *r);
+/* Queues a replay of [from, to) for sid. */
+void gw_replay_start(gw_replay *r, const char *sid, const gw_vector *from, const gw_vector *to);
+
+#endif

@@ -136,3 +136,28 @@ test("a client that had received no event yet recovers too; a forged or expired 
     await stopAll([a, b]);
   }
 });
+
+// The stock client's own test (socket.io-client test/connection-state-recovery.ts), with
+// what differs here: a token, and a room event from Kafka where its server echoes "hi".
+test("socket.io-client's own recovery test, with its default transports", async () => {
+  const env = baseEnv(newPrefix("recover3"));
+  await createTopics(env);
+  const gw = await startGateway(env);
+  const socket = io(gw.url, { forceNew: true, reconnectionDelay: 10, auth: { token: await token(env, "hi-1", "buyer") } });
+  try {
+    assert.equal(socket.recovered, false);
+    await new Promise((resolve) => socket.once("connect", resolve));
+    const hi = new Promise((resolve) => socket.once("hi", resolve));
+    assert.equal((await cli(["emit", "user-hi-1", "hi", "{}"], env)).code, 0); // init the offset
+    await hi;
+    const id = socket.id;
+    const back = new Promise((resolve) => socket.once("connect", resolve));
+    socket.io.engine.close();
+    await back;
+    assert.equal(socket.id, id);
+    assert.equal(socket.recovered, true);
+  } finally {
+    socket.close();
+    await stopAll([gw]);
+  }
+});

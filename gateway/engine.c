@@ -9,6 +9,7 @@
 #include <event2/buffer.h>
 #include <jansson.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/dns.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/ssl.h>
@@ -238,6 +239,8 @@ void gw_engine_free(gw_engine *e)
         gw__conn_close(c), gw__engine_safe_point(-1, 0, e);
     event_free(e->safe_point);
     event_free(e->watch_timer);
+    if (e->dns)
+        evdns_base_free(e->dns, 0);
     rc_map_free(e->sessions);
     rc_free(e);
 }
@@ -251,6 +254,7 @@ void gw__conn_close(gw_conn *c)
     c->dead = 1;
     bufferevent_disable(c->bev, EV_READ | EV_WRITE);
     bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
+    gw__forward_close(c);
     if (c->session) {
         gw_session *s = c->session;
         c->session = NULL;
@@ -387,7 +391,7 @@ static void gw__route_engineio(gw_conn *c, gw_endpoint *ep, const http_request *
                                const uint8_t *body, size_t body_len)
 {
     gw_engine *e = c->e;
-    char eio[8], transport[16], sid[32];
+    char eio[8], transport[16], sid[160];
     int is_get = req->method_len == 3 && !memcmp(req->method, "GET", 3);
     int is_post = req->method_len == 4 && !memcmp(req->method, "POST", 4);
     size_t ul;
@@ -404,6 +408,15 @@ static void gw__route_engineio(gw_conn *c, gw_endpoint *ep, const http_request *
         return gw__conn_eio_error(c, 403, 4, "Forbidden");
     int has_sid = http_query_get(req->target, req->target_len, "sid", sid, sizeof sid) >= 0;
     gw_session *s = has_sid ? rc_map_get(e->sessions, sid, strlen(sid)) : NULL;
+    if (has_sid && !s) {
+        char owner[128];
+        int o = gw__sid_owner(e, sid, owner, sizeof owner);
+        if (o < 0)
+            e->stats.forward_forged++;
+        else if (o > 0 && !http_header_get(req, "x-roomcast-forwarded", NULL))
+            return gw__forward(c, owner, req, body, body_len,
+                               !strcmp(transport, "websocket") && wants_ws);
+    }
     if (has_sid && (!s || s->closing || s->ep != ep))
         return gw__conn_eio_error(c, 400, 1, "Session ID unknown");
 
@@ -499,7 +512,7 @@ static void gw__handle_request(gw_conn *c, const http_request *req, const uint8_
 static void gw__read_http(gw_conn *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->bev);
-    while (!c->dead && c->state == GW_CONN_HTTP && !c->close_after_write) {
+    while (!c->dead && c->state == GW_CONN_HTTP && !c->close_after_write) { /* not FORWARD */
         size_t avail = evbuffer_get_length(in);
         if (!avail)
             return;
@@ -607,6 +620,8 @@ static void gw__conn_read_cb(struct bufferevent *bev, void *arg)
         gw__read_http(c);
     else if (c->state == GW_CONN_WS)
         gw__read_ws(c);
+    else if (c->state == GW_CONN_FORWARD)
+        gw__forward_client_data(c);
     else if (c->state == GW_CONN_POLL_WAIT) {
         /* A client pipelining behind a held GET: not something browsers do. Leave the
            bytes; they are read after the GET is answered. */

@@ -48,6 +48,12 @@ typedef struct {
     long out_soft_ms;
     const char *allowed_origins; /* comma list of Origin values, NULL for any */
     SSL_CTX *tls;              /* serve https/wss; NULL for plain */
+    /* Sessions across gateways with no sticky balancer: when cluster_key is set, each
+       session id names its owner (advertise, signed with the key), and a request for a
+       session owned by another gateway is forwarded there. NULL: ids are plain. */
+    const uint8_t *cluster_key; /* 32 bytes */
+    const char *advertise;      /* host:port other gateways reach this one's listener at */
+    size_t max_forwards;        /* forwarded connections at once */
 } gw_engine_config;
 
 /* What an endpoint does with its sessions. All are called on the loop thread. */
@@ -68,6 +74,11 @@ typedef struct {
     uint64_t connections_accepted, connections_refused, sessions_opened;
     uint64_t bad_requests, bad_frames, bad_packets, slow_clients, ping_timeouts;
     uint64_t upgrades, frames_out, bytes_out;
+    uint64_t forwarded_polling, forwarded_websocket, forward_owner_gone, forward_forged,
+        forward_refused;
+    double forward_seconds_sum;
+    uint64_t forward_count;
+    size_t forwards;
     size_t connections, sessions, sessions_ws, sessions_polling;
 } gw_engine_stats;
 

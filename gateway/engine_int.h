@@ -19,6 +19,7 @@
 typedef struct gw_conn gw_conn;
 
 typedef enum {
+    GW_CONN_FORWARD,   /* relaying a request (or a WebSocket) to the session's owner */
     GW_CONN_HTTP,      /* reading a request head (and body) */
     GW_CONN_POLL_WAIT, /* holding a long-polling GET open for its session */
     GW_CONN_WS,        /* a WebSocket: the session's transport, or its upgrade probe */
@@ -43,6 +44,9 @@ struct gw_conn {
     int ws_closing;        /* WS: we sent our CLOSE frame */
     ws_reader ws;
     char remote[64];
+    struct bufferevent *peer; /* FORWARD: the connection to the owner */
+    int peer_ws;              /* FORWARD: a WebSocket tunnel (else one HTTP exchange) */
+    int64_t fwd_started_us;
     LIST_ENTRY(gw_conn) link;
     LIST_ENTRY(gw_conn) dead_link;
 };
@@ -52,7 +56,7 @@ typedef enum { GW_TRANSPORT_POLLING, GW_TRANSPORT_WS } gw_transport;
 struct gw_session {
     gw_engine *e;
     gw_endpoint *ep;
-    char id[24];
+    char id[128];
     gw_transport transport;
     gw_conn *ws;    /* transport WS: the WebSocket */
     gw_conn *probe; /* polling, upgrading: the WebSocket being probed */
@@ -94,6 +98,7 @@ struct gw_engine {
     LIST_HEAD(, gw_session) flush_sessions;
     LIST_HEAD(, gw_session) watched; /* sessions over the soft output limit */
     struct event *watch_timer;
+    struct evdns_base *dns; /* for owners named by host name (compose service names) */
     struct event *safe_point; /* runs deferred closes and flushes */
     gw_engine_stats stats;
 };
@@ -114,6 +119,16 @@ void gw__conn_ws_send_text(gw_conn *c, const char *text, size_t len);
 void gw__conn_ws_close(gw_conn *c, uint16_t code, const char *reason);
 void gw__engine_schedule(gw_engine *e);
 void gw__conn_become_ws(gw_conn *c, const char *accept_key);
+
+/* forward.c */
+/* Whether sid names another gateway (its owner into owner); 0 for ours or a plain id;
+ * -1 for an id whose signature does not verify (forged). */
+int gw__sid_owner(const gw_engine *e, const char *sid, char *owner, size_t len);
+void gw__sid_new(const gw_engine *e, char *out, size_t len);
+void gw__forward(gw_conn *c, const char *owner, const http_request *req, const uint8_t *body,
+                 size_t body_len, int websocket);
+void gw__forward_client_data(gw_conn *c);
+void gw__forward_close(gw_conn *c);
 
 /* session.c */
 gw_session *gw__session_new(gw_engine *e, gw_endpoint *ep, gw_transport t, const char *remote);

@@ -6,6 +6,8 @@
  * elsewhere without a stampede. */
 #include <event2/event.h>
 #include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/ssl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -60,6 +62,14 @@ STAT_FN(st_ping_timeouts, ping_timeouts)
 STAT_FN(st_upgrades, upgrades)
 STAT_FN(st_frames_out, frames_out)
 STAT_FN(st_bytes_out, bytes_out)
+STAT_FN(st_fwd_polling, forwarded_polling)
+STAT_FN(st_fwd_ws, forwarded_websocket)
+STAT_FN(st_fwd_gone, forward_owner_gone)
+STAT_FN(st_fwd_forged, forward_forged)
+STAT_FN(st_fwd_refused, forward_refused)
+STAT_FN(st_fwd_open, forwards)
+STAT_FN(st_fwd_sum, forward_seconds_sum)
+STAT_FN(st_fwd_count, forward_count)
 
 static double st_sockets(void *ctx)
 {
@@ -103,6 +113,26 @@ static void register_metrics(gateway *g)
                       st_frames_out, g);
     rc_counter_fn_new(m, "roomcast_gateway_bytes_out_total", "Bytes written to clients",
                       st_bytes_out, g);
+    rc_counter_fn_new(m, "roomcast_gateway_forwarded_polling_total",
+                      "Long-polling requests relayed to the gateway owning their session",
+                      st_fwd_polling, g);
+    rc_counter_fn_new(m, "roomcast_gateway_forwarded_websocket_total",
+                      "WebSocket upgrades tunnelled to the gateway owning their session", st_fwd_ws,
+                      g);
+    rc_counter_fn_new(m, "roomcast_gateway_forward_owner_gone_total",
+                      "Relayed requests whose owner did not answer (the client starts anew)",
+                      st_fwd_gone, g);
+    rc_counter_fn_new(m, "roomcast_gateway_forged_session_ids_total",
+                      "Requests naming a session id whose signature does not verify", st_fwd_forged,
+                      g);
+    rc_counter_fn_new(m, "roomcast_gateway_forward_refused_total",
+                      "Relays refused at the bound on relays at once", st_fwd_refused, g);
+    rc_gauge_fn_new(m, "roomcast_gateway_forwards", "Relays open now", st_fwd_open, g);
+    rc_counter_fn_new(m, "roomcast_gateway_forward_seconds_total",
+                      "Time spent in completed polling relays (over the next: the mean latency)",
+                      st_fwd_sum, g);
+    rc_counter_fn_new(m, "roomcast_gateway_forwards_completed_total", "Completed polling relays",
+                      st_fwd_count, g);
 }
 
 /* Closes a share of the remaining sessions each tick so all are gone by the deadline. */
@@ -200,6 +230,14 @@ int main(int argc, char **argv)
         status = 2;
         goto out;
     }
+    /* one shared secret signs recovery tokens and session ids across gateways */
+    const char *shared = g.cfg.recovery_secret ? g.cfg.recovery_secret : g.cfg.jwt_secret;
+    uint8_t cluster_key[32];
+    if (shared) {
+        unsigned int kl = sizeof cluster_key;
+        HMAC(EVP_sha256(), shared, (int)strlen(shared), (const unsigned char *)"roomcast cluster v1",
+             19, cluster_key, &kl);
+    }
     gw_engine_config ec = {
         .ping_interval_ms = g.cfg.ping_interval_ms,
         .ping_timeout_ms = g.cfg.ping_timeout_ms,
@@ -212,6 +250,9 @@ int main(int argc, char **argv)
         .out_soft_ms = g.cfg.slow_client_ms,
         .allowed_origins = g.cfg.allowed_origins,
         .tls = tls,
+        .cluster_key = shared ? cluster_key : NULL,
+        .advertise = g.cfg.advertise_addr,
+        .max_forwards = 10000,
     };
     g.engine = gw_engine_new(g.base, &ec);
     snprintf(client_id, sizeof client_id, "roomcast-gateway-%s", g.cfg.gateway_id);

@@ -48,7 +48,10 @@ gw_session *gw__session_new(gw_engine *e, gw_endpoint *ep, gw_transport t, const
     s->e = e;
     s->ep = ep;
     s->transport = t;
-    gw_random_id(s->id);
+    if (e->cfg.cluster_key)
+        gw__sid_new(e, s->id, sizeof s->id);
+    else
+        gw_random_id(s->id);
     snprintf(s->remote, sizeof s->remote, "%s", remote);
     s->timer = evtimer_new(e->base, gw__session_timer_cb, s);
     rc_map_put(e->sessions, s->id, strlen(s->id), s);

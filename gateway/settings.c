@@ -47,6 +47,10 @@ static rc_cfg_item *gw__items(gw_settings *s, size_t *n)
          "lowest level logged"},
         {"ROOMCAST_GATEWAY_ID", RC_CFG_STRING, NULL, &s->gateway_id, 0, 0, NULL,
          "this gateway's name in logs and client events (default: host name and port)"},
+        {"ROOMCAST_ADVERTISE_ADDR", RC_CFG_STRING, NULL, &s->advertise_addr, 0, 0, NULL,
+         "host:port at which other gateways reach this one's client listener, for long-polling "
+         "sessions behind a balancer with no stickiness (default: host name and listen port; "
+         "in Kubernetes the pod IP)"},
         {"ROOMCAST_PING_INTERVAL_MS", RC_CFG_INT, "25000", &s->ping_interval_ms, 100, 600000, NULL,
          "Engine.IO pingInterval"},
         {"ROOMCAST_PING_TIMEOUT_MS", RC_CFG_INT, "20000", &s->ping_timeout_ms, 100, 600000, NULL,
@@ -100,6 +104,23 @@ int gw_settings_load(gw_settings *s, int argc, char **argv, char *errstr, size_t
     if (!s->tls_cert_file != !s->tls_key_file) {
         snprintf(errstr, errlen, "ROOMCAST_TLS_CERT_FILE and ROOMCAST_TLS_KEY_FILE go together");
         return RC_EINVAL;
+    }
+    if (s->advertise_addr) {
+        rc_addr a;
+        if (rc_addr_parse(s->advertise_addr, &a) != RC_OK || a.port == 0 ||
+            strlen(s->advertise_addr) > 90) {
+            snprintf(errstr, errlen, "ROOMCAST_ADVERTISE_ADDR: \"%s\" is not HOST:PORT (at most 90 "
+                     "characters)", s->advertise_addr);
+            return RC_EINVAL;
+        }
+    } else {
+        char host[100] = "localhost", adv[128];
+        if (strcmp(s->listen.host, "0.0.0.0") && strcmp(s->listen.host, "::"))
+            snprintf(host, sizeof host, "%.90s", s->listen.host);
+        else
+            gethostname(host, sizeof host - 1);
+        snprintf(adv, sizeof adv, "%.90s:%d", host, s->listen.port);
+        s->advertise_addr = rc_strdup(adv);
     }
     if (!s->gateway_id) {
         char host[128] = "gateway";

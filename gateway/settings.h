@@ -24,6 +24,7 @@ typedef struct {
     long drain_seconds;
     char *log_level;
     char *gateway_id;
+    char *advertise_addr;
     long ping_interval_ms;
     long ping_timeout_ms;
     long connect_timeout_ms;

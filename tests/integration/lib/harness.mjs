@@ -290,3 +290,27 @@ export async function startSwitchProxy(targetPort) {
     close() { for (const c of conns) c.destroy(); return new Promise((r) => server.close(r)); },
   };
 }
+
+// HAProxy over any number of gateways: the project's config with one server line each.
+export async function startHaproxyN(gateways) {
+  const fs = await import("node:fs");
+  const os = await import("node:os");
+  const base = fs.readFileSync(path.join(root, "deploy/haproxy/haproxy.cfg"), "utf8")
+    .split("\n").filter((l) => !/^\s*server gw/.test(l)).join("\n");
+  const servers = gateways.map((g, i) =>
+    `    server gw${i + 1} 127.0.0.1:${g.port} check port ${g.adminPort} inter 1s fall 2 rise 1`).join("\n");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "roomcast-haproxy-"));
+  const cfg = path.join(dir, "haproxy.cfg");
+  fs.writeFileSync(cfg, `${base.trimEnd()}\n${servers}\n`);
+  const port = await freePort();
+  const child = spawn("haproxy", ["-db", "-f", cfg], {
+    env: { PATH: process.env.PATH, LISTEN: `127.0.0.1:${port}` }, stdio: ["ignore", "pipe", "pipe"] });
+  let log = "";
+  child.stdout.on("data", (d) => (log += d));
+  child.stderr.on("data", (d) => (log += d));
+  await waitFor("haproxy to listen", () => new Promise((resolve) => {
+    const s = net.connect(port, "127.0.0.1", () => { s.destroy(); resolve(true); });
+    s.on("error", () => resolve(false));
+  }), 10000).catch((e) => { throw new Error(`${e.message}: ${log}`); });
+  return { port, url: `http://127.0.0.1:${port}`, stop: () => { child.kill(); return once(child, "exit"); }, log: () => log };
+}

@@ -37,6 +37,7 @@ struct gw_delivery {
     Roomcast__V1__RoomEvent *cur;
     rc_counter *ev_delivered, *ev_no_member, *ev_invalid, *deliveries;
     rc_histogram *latency, *offset_bytes;
+    rc_gauge_family *position;
 };
 
 /* ---- readiness from librdkafka's statistics ----------------------------------------------- */
@@ -299,6 +300,11 @@ static void gw__tick_cb(evutil_socket_t fd, short what, void *arg)
 {
     gw_delivery *d = arg;
     rd_kafka_poll(d->rk, 0); /* errors, statistics */
+    for (int32_t p = 0; p < d->assigned; p++) {
+        char label[12];
+        snprintf(label, sizeof label, "%d", (int)p);
+        rc_gauge_set(rc_gauge_get(d->position, label), (double)d->pos[p]);
+    }
     /* look for the topic every second until found, then for new partitions every 5 s */
     if (d->ticks++ % (d->assigned ? 25 : 5) == 0)
         gw__delivery_refresh(d);
@@ -382,6 +388,9 @@ gw_delivery *gw_delivery_new(struct event_base *base, const gw_delivery_config *
                                        "Length of the shared part of the recovery offset each "
                                        "room event carries",
                                        sizes, sizeof sizes / sizeof sizes[0]);
+    d->position = rc_gauge_family_new(metrics, "roomcast_gateway_consumer_position",
+                                      "Next room-topic offset this gateway delivers, by partition",
+                                      "partition");
     rc_gauge_fn_new(metrics, "roomcast_gateway_consumer_lag",
                     "Room events on the broker not yet read by this gateway", gw__lag_fn, d);
     rc_gauge_fn_new(metrics, "roomcast_gateway_room_partitions",

@@ -286,9 +286,9 @@ void gw__conn_respond(gw_conn *c, int status, const char *content_type, const vo
                       size_t len, const char *extra_headers)
 {
     struct evbuffer *out = bufferevent_get_output(c->bev);
-    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n%s%s%s%s%s\r\n", status,
+    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n%s%s%s%s%s%s\r\n", status,
                         gw__status_text(status), len, content_type ? "Content-Type: " : "",
-                        content_type ? content_type : "", content_type ? "\r\n" : "",
+                        content_type ? content_type : "", content_type ? "\r\n" : "", c->cors,
                         extra_headers ? extra_headers : "",
                         c->keepalive ? "" : "Connection: close\r\n");
     if (len)
@@ -373,11 +373,11 @@ static int gw__origin_allowed(const gw_engine *e, const http_request *req)
 }
 
 /* CORS for polling from a page on another origin (the reference needs the cors option). */
-static void gw__cors_headers(const http_request *req, char *buf, size_t len)
+static void gw__cors_headers(const gw_engine *e, const http_request *req, char *buf, size_t len)
 {
     size_t ol;
     const char *origin = http_header_get(req, "origin", &ol);
-    if (!origin || ol > 200) {
+    if (!origin || ol > 200 || !gw__origin_allowed(e, req)) {
         buf[0] = '\0';
         return;
     }
@@ -448,8 +448,6 @@ static void gw__route_engineio(gw_conn *c, gw_endpoint *ep, const http_request *
         return;
     }
 
-    char cors[320];
-    gw__cors_headers(req, cors, sizeof cors);
     if (!s) {
         if (!is_get)
             return gw__conn_eio_error(c, 400, 2, "Bad handshake method");
@@ -466,9 +464,9 @@ static void gw__route_engineio(gw_conn *c, gw_endpoint *ep, const http_request *
     if (gw__session_poll_post(s, body, body_len) != 0) {
         c->keepalive = 0;
         e->stats.bad_packets++;
-        return gw__conn_respond(c, 400, "text/html", "bad request", 11, cors);
+        return gw__conn_respond(c, 400, "text/html", "bad request", 11, NULL);
     }
-    gw__conn_respond(c, 200, "text/html", "ok", 2, cors);
+    gw__conn_respond(c, 200, "text/html", "ok", 2, NULL);
 }
 
 /* One complete request (head + body); returns after queueing its answer. */
@@ -488,15 +486,15 @@ static void gw__handle_request(gw_conn *c, const http_request *req, const uint8_
         if (!(pl == ep->path_len && !memcmp(req->target, ep->path, pl)) &&
             !(pl + 1 == ep->path_len && !memcmp(req->target, ep->path, pl)))
             continue;
-        if (is_options) {
-            char cors[512];
-            gw__cors_headers(req, cors, 320);
-            strcat(cors, "Access-Control-Allow-Methods: GET, POST\r\n"
-                         "Access-Control-Allow-Headers: content-type\r\n");
-            return gw__conn_respond(c, 204, NULL, NULL, 0, cors);
-        }
+        /* the answer (now, or when a held GET ends) carries the CORS headers */
+        gw__cors_headers(e, req, c->cors, sizeof c->cors);
+        if (is_options)
+            return gw__conn_respond(c, 204, NULL, NULL, 0,
+                                    "Access-Control-Allow-Methods: GET, POST\r\n"
+                                    "Access-Control-Allow-Headers: content-type\r\n");
         return gw__route_engineio(c, ep, req, body, body_len);
     }
+    c->cors[0] = '\0';
     gw_http_exchange x = {c, req, body, body_len};
     char path[256];
     snprintf(path, sizeof path, "%.*s", (int)(pl < 255 ? pl : 255), req->target);

@@ -44,6 +44,7 @@ struct gw_conn {
     int ws_closing;        /* WS: we sent our CLOSE frame */
     ws_reader ws;
     char remote[64];
+    char cors[320];           /* CORS headers for the request being answered ("" for none) */
     struct bufferevent *peer; /* FORWARD: the connection to the owner */
     int peer_ws;              /* FORWARD: a WebSocket tunnel (else one HTTP exchange) */
     int64_t fwd_started_us;

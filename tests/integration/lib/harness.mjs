@@ -154,7 +154,8 @@ export async function startTail(env, args) {
     child.kill();
     throw new Error(`${e.message}; stderr: ${err}`);
   });
-  return { child, events, stop: () => { child.kill(); return once(child, "exit"); } };
+  const exited = once(child, "exit");
+  return { child, events, stop: () => { child.kill(); return exited; } };
 }
 
 // Starts a gateway on free ports; resolves once /readyz says ready.

@@ -58,14 +58,14 @@ static void group__revoke(fanout_pipeline *p, rd_kafka_t *rk, rd_kafka_topic_par
     int lost = rd_kafka_assignment_lost(rk);
     rc_counter_inc(rc_counter_get(p->tm->rebalances, lost ? "lost" : "revoke"));
     atomic_store(&p->tm->joined, 0);
+    const char *txn = "none";
     if (p->txn.open && !p->fatal) {
         /* The revoked partitions' next owner must find our last offsets committed or our
          * transaction aborted, never half done. */
         p->revoking = 1;
         if (lost)
             fanout_txn__abort(p, "partitions lost", 0);
-        else
-            fanout_txn__commit(p);
+        txn = lost || fanout_txn__commit(p) != 0 ? "aborted" : "committed";
         p->revoking = 0;
     }
     rd_kafka_assign(rk, NULL);
@@ -73,8 +73,8 @@ static void group__revoke(fanout_pipeline *p, rd_kafka_t *rk, rd_kafka_topic_par
     rc_gauge_set(p->tm->assigned, 0);
     char list[1024];
     group__describe(parts, list, sizeof list);
-    rc_log_info(lost ? "partitions lost" : "partitions revoked", "{s:s,s:i,s:s}", "group",
-                p->cfg->group, "count", parts->cnt, "partitions", list);
+    rc_log_info(lost ? "partitions lost" : "partitions revoked", "{s:s,s:i,s:s,s:s}", "group",
+                p->cfg->group, "count", parts->cnt, "partitions", list, "open_transaction", txn);
 }
 
 void fanout_group__rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,

@@ -36,7 +36,14 @@ static rd_kafka_t *pipeline__producer(const fanout_settings *cfg, char *errstr, 
      * read_committed reader of the partitions it wrote waits that long: keep it short.
      * Batches commit within ~50 ms, so 10 s is far from cutting a healthy one. */
     rc_kafka_set(conf, "transaction.timeout.ms", "10000");
+    /* A message that cannot be delivered must fail, and its transaction be aborted, well
+     * before the broker times the transaction out: that would bump the producer epoch and
+     * the abort would then find this producer fenced (fatal). */
+    rc_kafka_set(conf, "message.timeout.ms", "5000");
     rc_kafka_set(conf, "linger.ms", "5");
+    /* The Java client's partitioner: a room's events from the fanout and from gateway
+     * relays land in the same partition, so they stay in order (docs/kafka-compat.md). */
+    rc_kafka_set(conf, "partitioner", "murmur2_random");
     rd_kafka_conf_set_dr_msg_cb(conf, pipeline__dr_cb);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, errlen);
     if (!rk)
@@ -279,8 +286,11 @@ int fanout_pipeline_run(fanout_pipeline *p)
         if (p->txn.open && (p->txn.n >= (size_t)p->cfg->batch || rc_now_us() >= p->txn.deadline_us))
             fanout_txn__commit(p);
     }
-    if (!p->fatal && p->txn.open)
-        fanout_txn__commit(p); /* SIGTERM: finish what was consumed (or abort it) */
+    if (!p->fatal && p->txn.open) {
+        /* SIGTERM: finish what was consumed (or abort it) before leaving the group. */
+        rc_log_info("stopping: committing the open transaction", "{s:i}", "messages", (int)p->txn.n);
+        fanout_txn__commit(p);
+    }
     return p->fatal ? RC_EIO : 0;
 }
 

@@ -63,6 +63,11 @@ int fanout_telemetry_ready(void *ctx, char *reason, size_t len)
         snprintf(reason, len, "not in consumer group %s yet (joining or rebalancing)", t->group);
         return RC_AGAIN;
     }
+    int aborts = atomic_load(&t->aborts_in_row);
+    if (aborts >= FANOUT_ABORTS_NOT_READY) {
+        snprintf(reason, len, "the last %d transactions were aborted and are being redone", aborts);
+        return RC_EIO;
+    }
     long long stalled = rc_now_us() - loop_at;
     if (loop_at && stalled > FANOUT_LOOP_STALL_US) {
         snprintf(reason, len, "the processing loop has not turned for %lld s", stalled / 1000000);

@@ -44,6 +44,7 @@ typedef struct {
     atomic_int joined;        /* the consumer holds its assignment for the current generation */
     atomic_int stopping;      /* SIGTERM received */
     atomic_llong loop_at_us;  /* when the poll loop last turned; 0 before it starts */
+    atomic_int aborts_in_row; /* transactions aborted since the last commit */
     const char *brokers;
     const char *group;
 } fanout_telemetry;
@@ -52,10 +53,17 @@ typedef struct {
 void fanout_telemetry_init(fanout_telemetry *t, rc_metrics *reg, const char *brokers,
                            const char *group);
 
+/* Not ready after this many aborted transactions in a row: the batch is being redone
+ * again and again (a missing rooms topic, a broker refusing writes), see the logs. */
+#define FANOUT_ABORTS_NOT_READY 2
+
 /* The loop must turn at least this often (it polls every 100 ms at most). */
 #define FANOUT_LOOP_STALL_US (30 * 1000000LL)
 
-/* rc_admin_ready_fn: 0 when ready, else a negative code and why not in reason. */
+/* rc_admin_ready_fn: 0 when ready, else a negative code and why not in reason: shutting
+ * down; no broker connection up at the last statistics; not (or no longer) holding an
+ * assignment in the group; FANOUT_ABORTS_NOT_READY transactions aborted in a row; the
+ * poll loop stalled past FANOUT_LOOP_STALL_US. */
 int fanout_telemetry_ready(void *ctx, char *reason, size_t len);
 
 #endif

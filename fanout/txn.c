@@ -154,6 +154,7 @@ int fanout_txn__commit(fanout_pipeline *p)
     p->txn.open = 0;
     p->txn.n = 0;
     p->aborts_in_row = 0;
+    atomic_store(&p->tm->aborts_in_row, 0);
     return 0;
 }
 
@@ -201,8 +202,9 @@ void fanout_txn__abort(fanout_pipeline *p, const char *why, int rewind)
     p->txn.n = 0;
     /* A batch that keeps failing is redone after a growing pause (up to 5 s) so a broken
      * broker or topic is not hammered. */
-    if (!p->fatal && rewind && ++p->aborts_in_row > 1) {
-        long ms = 100L << (p->aborts_in_row < 7 ? p->aborts_in_row - 2 : 5);
+    atomic_store(&p->tm->aborts_in_row, ++p->aborts_in_row);
+    if (!p->fatal && rewind && p->aborts_in_row > 1) {
+        long ms = 100L << (p->aborts_in_row - 2 < 6 ? p->aborts_in_row - 2 : 6);
         for (long waited = 0; waited < (ms > 5000 ? 5000 : ms) && !*p->stop; waited += 50)
             txn__sleep_ms(50);
     }

@@ -343,7 +343,7 @@ test("10 000 events through two SIGKILLs come out exactly once", { timeout: 6000
 
     // The live read and a fresh read of the whole topic both hold each event once.
     const live = exactlyOnce(tail.events, bulk.expected);
-    const all = await readAllRooms(env, total, 20000);
+    const all = await readAllRooms(env, total, 10000);
     const fresh = exactlyOnce(all, bulk.expected);
     console.log(JSON.stringify({ events: N, roomEvents: total, seconds: elapsed, kills,
       live: { n: tail.events.length, missing: live.missing.length, dup: live.dup.length },
@@ -368,13 +368,26 @@ test("10 000 events through two SIGKILLs come out exactly once", { timeout: 6000
 test("two instances share the partitions, and stopping one with SIGTERM loses nothing", { timeout: 300000 }, async () => {
   const env = fanoutEnv("fanout-pair");
   await createTopics(env);
-  const bulk = bulkEvents(3000, "two");
+  const N = 6000;
+  const bulk = bulkEvents(N, "two");
   const total = bulk.expected.size;
-  const a = await startFanout(env);
-  const b = await startFanout(env);
   const tail = await startTail(env, ["--from-beginning"]);
+  const a = await startFanout(env);
+  let b, moveSeconds, producedAtStop;
+  // A steady trickle of events (60 per round of `roomcast produce`), so that b joins and a
+  // stops while a transaction is collecting messages.
+  let next = 0;
+  const trickle = (async () => {
+    while (next < N) {
+      const to = Math.min(N, next + 60);
+      await produceBulk(env, bulk, next, to);
+      next = to;
+    }
+  })();
   try {
-    await Promise.all([waitReady(a.adminPort), waitReady(b.adminPort)]);
+    await waitReady(a.adminPort);
+    await waitFor("a under way", () => tail.events.length >= 200, 60000, 5);
+    b = await startFanout(env);
     // Both own some of the 14 domain partitions (7 topics x 2), none twice.
     await waitFor("both instances assigned", async () => {
       const na = await metric(a.adminPort, "roomcast_fanout_assigned_partitions");
@@ -383,31 +396,123 @@ test("two instances share the partitions, and stopping one with SIGTERM loses no
     }, 30000);
     for (const p of [a, b]) assert.match(p.logs(), /"msg":"partitions assigned".*"count":[1-9]/);
 
-    const producing = produceBulk(env, bulk, 0, 2000);
-    await waitFor("progress", () => tail.events.length >= 300, 60000, 5);
+    // SIGTERM while a is at work on its share after the rebalance.
+    const committed = () => metric(a.adminPort, "roomcast_fanout_transactions_total", 'result="committed"');
+    const base = await committed();
+    await waitFor("a at work after the rebalance", async () => await committed() >= base + 5, 60000, 20);
+    producedAtStop = next;
     const stoppedAt = Date.now();
     await stopClean(a, "SIGTERM");
     // a left the group on its way out: b owns everything long before a session timeout.
     await waitFor("b takes every partition", async () =>
       await metric(b.adminPort, "roomcast_fanout_assigned_partitions") === 14, 30000);
-    const moveSeconds = (Date.now() - stoppedAt) / 1000;
+    moveSeconds = (Date.now() - stoppedAt) / 1000;
     assert.ok(moveSeconds < 8, `partitions moved after ${moveSeconds} s`);
     assert.match(a.logs(), /"msg":"partitions revoked"/);
-    await producing;
-    await produceBulk(env, bulk, 2000, 3000);
+    await trickle;
 
     await waitFor(`${total} room events`, () => tail.events.length >= total, 120000, 100);
     await new Promise((r) => setTimeout(r, 2000));
     const r = exactlyOnce(tail.events, bulk.expected);
-    console.log(JSON.stringify({ events: 3000, roomEvents: total, moveSeconds, got: tail.events.length,
-      missing: r.missing.length, dup: r.dup.length }));
+    const revokes = (p) => (p.logs().match(/"open_transaction":"[a-z]+"/g) ?? []).map((x) => x.split(":")[1]).join(" ");
+    const stopping = /stopping: committing the open transaction/.test(a.logs());
+    console.log(JSON.stringify({ events: N, roomEvents: total, producedAtStop, moveSeconds, got: tail.events.length,
+      missing: r.missing.length, dup: r.dup.length, revokesA: revokes(a), revokesB: revokes(b), stoppedWithOpenTxn: stopping }));
     assert.deepEqual(r.dup.slice(0, 10), [], "duplicates");
     assert.deepEqual(r.missing.slice(0, 10), [], "lost");
     assert.equal(tail.events.length, total);
   } finally {
+    next = N;
+    await trickle.catch(() => {});
     await stopTail(tail);
     await stopClean(a);
-    await stopClean(b);
+    if (b) await stopClean(b);
+  }
+});
+
+// ---- errors ------------------------------------------------------------------------------
+
+test("a batch that cannot be written is aborted and redone until it can, exactly once; new domain topics are picked up", { timeout: 300000 }, async () => {
+  const env = fanoutEnv("fanout-abort");
+  const prefix = env.ROOMCAST_TOPIC_PREFIX;
+  // Domain topics the fanout's pattern matches ("<prefix>domain.early-domain.payment", ...)
+  // but no rooms or DLQ topic yet: every transaction fails to deliver and is aborted.
+  const early = { ...env, ROOMCAST_TOPIC_PREFIX: `${prefix}domain.early-` };
+  await createTopics(early);
+  const fanout = await startFanout(env);
+  try {
+    await waitFor("fanout in its group", async () => /partitions assigned/.test(fanout.logs()), 30000);
+    const ids = ["ab-1", "ab-2", "ab-3"];
+    for (const id of ids) {
+      const r = await cli(["publish", "payment.completed", JSON.stringify({ paymentId: id, buyerId: "b1", sellerId: "s1" }), "--id", id], early);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const port = fanout.adminPort;
+    // Each attempt fails when its messages time out (message.timeout.ms, 5 s).
+    await waitFor("not ready after repeated aborts", async () => {
+      const r = await httpGet(`http://127.0.0.1:${port}/readyz`);
+      return r.status === 503 && /transactions were aborted/.test(JSON.parse(r.body).reason);
+    }, 90000, 500);
+    assert.ok(await metric(port, "roomcast_fanout_transactions_total", 'result="aborted"') >= 2);
+    assert.equal(await metric(port, "roomcast_fanout_transactions_total", 'result="committed"'), 0);
+    assert.match(fanout.logs(), /consumer rewound to the last committed offsets/);
+
+    // The topics appear: the batch goes through once, and the new <prefix>domain.* topics are
+    // consumed as well (found by the pattern at a metadata refresh).
+    await createTopics(env);
+    await waitReady(port, 60000);
+    const late = await cli(["publish", "payment.completed", JSON.stringify({ paymentId: "late", buyerId: "b2", sellerId: "s2" }), "--id", "ab-late"], env);
+    assert.equal(late.code, 0, late.stderr);
+    assert.match(late.stdout, new RegExp(`"topic":"${prefix.replace(/\./g, "\\.")}domain\\.payment"`));
+    await waitFor("8 room events committed", async () => await metric(port, "roomcast_fanout_room_events_total") === 8, 60000, 200);
+    const all = await readAllRooms(env, 8, 5000);
+    const got = all.map((e) => `${e.id} ${e.room}`).sort();
+    assert.deepEqual(got, ["ab-1 user-b1", "ab-1 user-s1", "ab-2 user-b1", "ab-2 user-s1", "ab-3 user-b1", "ab-3 user-s1",
+      "ab-late user-b2", "ab-late user-s2"]);
+  } finally {
+    await stopClean(fanout);
+  }
+});
+
+test("a fenced fanout (same transactional.id started twice) exits non-zero and nothing is lost or doubled", { timeout: 300000 }, async () => {
+  const env = fanoutEnv("fanout-fenced");
+  await createTopics(env);
+  const txid = { ROOMCAST_FANOUT_TRANSACTIONAL_ID: `${env.ROOMCAST_TOPIC_PREFIX}fanout-0` };
+  const N = 3000;
+  const bulk = bulkEvents(N, "fz");
+  const total = bulk.expected.size;
+  const tail = await startTail(env, ["--from-beginning"]);
+  const a = await startFanout(env, txid);
+  let b;
+  let next = 0;
+  const trickle = (async () => {
+    while (next < N) {
+      const to = Math.min(N, next + 60);
+      await produceBulk(env, bulk, next, to);
+      next = to;
+    }
+  })();
+  try {
+    await waitReady(a.adminPort);
+    await waitFor("a under way", () => tail.events.length >= 200, 60000, 5);
+    b = await startFanout(env, txid); // its init_transactions fences a
+    await Promise.race([a.exited, new Promise((_, rej) => setTimeout(() => rej(new Error("a was not fenced")), 60000))]);
+    assert.deepEqual(a.exitStatus(), { code: 1, signal: null });
+    assert.match(a.logs(), /"msg":"fatal Kafka error/);
+    assert.equal(a.sanitizerReport(), null, a.sanitizerReport() ?? "");
+    await trickle;
+    await waitFor(`${total} room events`, () => tail.events.length >= total, 120000, 100);
+    await new Promise((r) => setTimeout(r, 2000));
+    const r = exactlyOnce(tail.events, bulk.expected);
+    console.log(JSON.stringify({ fenced: true, events: N, roomEvents: total, got: tail.events.length, missing: r.missing.length, dup: r.dup.length }));
+    assert.deepEqual(r.dup.slice(0, 10), [], "duplicates");
+    assert.deepEqual(r.missing.slice(0, 10), [], "lost");
+  } finally {
+    next = N;
+    await trickle.catch(() => {});
+    await stopTail(tail);
+    await a.stop("SIGKILL");
+    if (b) await stopClean(b);
   }
 });
 

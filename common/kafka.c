@@ -83,6 +83,16 @@ rd_kafka_conf_t *rc_kafka_conf_new(const char *brokers, const char *client_id)
     return conf;
 }
 
+rd_kafka_conf_t *rc_kafka_reader_conf_new(const char *brokers, const char *client_id)
+{
+    rd_kafka_conf_t *conf = rc_kafka_conf_new(brokers, client_id);
+    rc_kafka_set(conf, "group.id", "roomcast-reader-unused");
+    rc_kafka_set(conf, "enable.auto.commit", "false");
+    rc_kafka_set(conf, "enable.auto.offset.store", "false");
+    rc_kafka_set(conf, "isolation.level", "read_committed");
+    return conf;
+}
+
 void rc_kafka_producer_defaults(rd_kafka_conf_t *conf)
 {
     /* the Java client's partitioner, so a key lands on the same partition whichever client

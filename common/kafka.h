@@ -32,6 +32,11 @@ rd_kafka_conf_t *rc_kafka_conf_new(const char *brokers, const char *client_id);
 /* Sets a property or aborts with a log line naming it: for properties roomcast chooses. */
 void rc_kafka_set(rd_kafka_conf_t *conf, const char *name, const char *value);
 
+/* A consumer that assign()s partitions itself, never joins a group and never commits
+ * (the gateway's readers of the room topic), reading committed transactions only.
+ * librdkafka 2.0.2 wants a group.id even so; it is never used. */
+rd_kafka_conf_t *rc_kafka_reader_conf_new(const char *brokers, const char *client_id);
+
 /* What every roomcast producer sets: idempotence and the Java client's partitioner
  * (murmur2), so keys map to partitions as other Kafka clients map them. */
 void rc_kafka_producer_defaults(rd_kafka_conf_t *conf);

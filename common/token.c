@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/b64url.h"
 #include "common/log.h"
 
 #define KEY_SETTING "ROOMCAST_JWT_PUBLIC_KEY_FILE"
@@ -99,80 +100,6 @@ const char *rc_token_keys_alg(const rc_token_keys *k)
     return rc_token__alg_names[k->alg];
 }
 
-/* ---- base64url (RFC 4648 §5, unpadded as JWS requires) ---------------------------------- */
-
-static int rc_token__b64_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-')
-        return 62;
-    if (c == '_')
-        return 63;
-    return -1;
-}
-
-/* Decodes src[0..len) into dst, which has room for len * 3 / 4 bytes. Returns the decoded
- * length, or -1 for a character outside the alphabet (padding included), an impossible
- * length, or non-zero leftover bits: so every byte string has exactly one accepted
- * encoding and a token cannot be altered without changing what is signed. */
-static long rc_token__b64url_decode(const char *src, size_t len, unsigned char *dst)
-{
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t o = 0;
-    if (len % 4 == 1)
-        return -1;
-    for (size_t i = 0; i < len; i++) {
-        int v = rc_token__b64_value((unsigned char)src[i]);
-        if (v < 0)
-            return -1;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            dst[o++] = (unsigned char)(acc >> bits);
-        }
-    }
-    if (bits > 0 && (acc & ((1u << bits) - 1)) != 0)
-        return -1;
-    return (long)o;
-}
-
-static size_t rc_token__b64url_len(size_t n)
-{
-    return n / 3 * 4 + (n % 3 ? n % 3 + 1 : 0);
-}
-
-/* Writes the encoding of src[0..n) at dst (rc_token__b64url_len(n) bytes, no NUL) and
- * returns the position after it. */
-static char *rc_token__b64url_encode(const unsigned char *src, size_t n, char *dst)
-{
-    static const char abc[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    size_t i = 0;
-    for (; i + 3 <= n; i += 3) {
-        uint32_t v = (uint32_t)src[i] << 16 | (uint32_t)src[i + 1] << 8 | src[i + 2];
-        *dst++ = abc[v >> 18];
-        *dst++ = abc[(v >> 12) & 63];
-        *dst++ = abc[(v >> 6) & 63];
-        *dst++ = abc[v & 63];
-    }
-    if (n - i == 1) {
-        *dst++ = abc[src[i] >> 2];
-        *dst++ = abc[(src[i] & 3) << 4];
-    } else if (n - i == 2) {
-        uint32_t v = (uint32_t)src[i] << 8 | src[i + 1];
-        *dst++ = abc[v >> 10];
-        *dst++ = abc[(v >> 4) & 63];
-        *dst++ = abc[(v & 15) << 2];
-    }
-    return dst;
-}
 
 /* ---- keys ---------------------------------------------------------------------------------- */
 
@@ -539,7 +466,7 @@ static int rc_token__check_claims(const rc_token_keys *k, const json_t *claims, 
  * {"alg":"RS256","alg":"none"} must not mean one thing here and another elsewhere. */
 static json_t *rc_token__json_part(const char *b64, size_t len, unsigned char *scratch)
 {
-    long n = rc_token__b64url_decode(b64, len, scratch);
+    long n = rc_b64url_decode(b64, len, scratch);
     if (n <= 0)
         return NULL;
     json_t *obj = json_loadb((const char *)scratch, (size_t)n, JSON_REJECT_DUPLICATES, NULL);
@@ -583,7 +510,7 @@ static int rc_token__verify(const rc_token_keys *k, const char *token, size_t le
     int r = rc_token__check_header(k, token, (size_t)(dot1 - token), scratch);
     if (r != RC_TOKEN_OK)
         return r;
-    long siglen = rc_token__b64url_decode(dot2 + 1, (size_t)(end - dot2 - 1), scratch);
+    long siglen = rc_b64url_decode(dot2 + 1, (size_t)(end - dot2 - 1), scratch);
     if (siglen < 0)
         return RC_TOKEN_MALFORMED;
     r = rc_token__check_signature(k, token, (size_t)(dot2 - token), scratch, (size_t)siglen);
@@ -707,12 +634,12 @@ char *rc_token_sign(const rc_token_keys *k, const char *sub, const char *role,
         return NULL;
     }
     size_t plen = strlen(payload);
-    size_t cap = rc_token__b64url_len((size_t)hlen) + rc_token__b64url_len(plen) +
-                 rc_token__b64url_len(SIG_MAX) + 3;
+    size_t cap = rc_b64url_len((size_t)hlen) + rc_b64url_len(plen) +
+                 rc_b64url_len(SIG_MAX) + 3;
     char *tok = rc_malloc(cap);
-    char *w = rc_token__b64url_encode((const unsigned char *)header, (size_t)hlen, tok);
+    char *w = rc_b64url_encode((const unsigned char *)header, (size_t)hlen, tok);
     *w++ = '.';
-    w = rc_token__b64url_encode((const unsigned char *)payload, plen, w);
+    w = rc_b64url_encode((const unsigned char *)payload, plen, w);
     free(payload);
 
     unsigned char sig[SIG_MAX];
@@ -723,7 +650,7 @@ char *rc_token_sign(const rc_token_keys *k, const char *sub, const char *role,
         return NULL;
     }
     *w++ = '.';
-    w = rc_token__b64url_encode(sig, siglen, w);
+    w = rc_b64url_encode(sig, siglen, w);
     *w = '\0';
     if ((size_t)(w - tok) > RC_TOKEN_MAX_LEN) {
         snprintf(errstr, errlen, "the token would be longer than %d bytes", RC_TOKEN_MAX_LEN);

@@ -2,16 +2,15 @@
 #include "gateway/delivery.h"
 
 #include <event2/event.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "common/alloc.h"
 #include "common/kafka.h"
 #include "common/log.h"
+#include "gateway/kwake.h"
 #include "gateway/socketio.h"
 #include "roomcast/v1/events.pb-c.h"
 
@@ -22,8 +21,8 @@ struct gw_delivery {
     struct event_base *base;
     rd_kafka_t *rk;
     rd_kafka_queue_t *q;
-    int pipefd[2];
-    struct event *wake, *tick;
+    gw_kwake *wake;
+    struct event *tick;
     char *topic;
     int32_t assigned; /* partitions assigned so far */
     int64_t pos[GW_RECOVERY_MAX_PARTITIONS]; /* next offset to deliver, per partition */
@@ -284,16 +283,12 @@ static void gw__delivery_drain(gw_delivery *d)
         total += (size_t)n;
     }
     if (total >= GW_BATCH) /* more may wait: yield to sockets, then continue */
-        event_active(d->wake, EV_READ, 0);
+        gw_kwake_again(d->wake);
 }
 
-static void gw__wake_cb(evutil_socket_t fd, short what, void *arg)
+static void gw__wake(void *arg)
 {
-    gw_delivery *d = arg;
-    char buf[64];
-    while (read(d->pipefd[0], buf, sizeof buf) > 0)
-        ;
-    gw__delivery_drain(d);
+    gw__delivery_drain(arg);
 }
 
 static void gw__tick_cb(evutil_socket_t fd, short what, void *arg)
@@ -344,11 +339,7 @@ gw_delivery *gw_delivery_new(struct event_base *base, const gw_delivery_config *
     d->ctx = ctx;
     d->topic = rc_strdup(cfg->topic);
     d->recovery = cfg->recovery;
-    rd_kafka_conf_t *conf = rc_kafka_conf_new(cfg->brokers, cfg->client_id);
-    rc_kafka_set(conf, "group.id", "roomcast-gateway-unused"); /* assign() only, never joined */
-    rc_kafka_set(conf, "enable.auto.commit", "false");
-    rc_kafka_set(conf, "enable.auto.offset.store", "false");
-    rc_kafka_set(conf, "isolation.level", "read_committed");
+    rd_kafka_conf_t *conf = rc_kafka_reader_conf_new(cfg->brokers, cfg->client_id);
     rc_kafka_set(conf, "fetch.wait.max.ms", "100"); /* new data is returned at once anyway */
     rc_kafka_set(conf, "fetch.error.backoff.ms", "100");
     rc_kafka_set(conf, "queued.max.messages.kbytes", "65536");
@@ -363,11 +354,7 @@ gw_delivery *gw_delivery_new(struct event_base *base, const gw_delivery_config *
         return NULL;
     }
     d->q = rd_kafka_queue_get_consumer(d->rk);
-    if (pipe2(d->pipefd, O_NONBLOCK | O_CLOEXEC) != 0)
-        abort();
-    rd_kafka_queue_io_event_enable(d->q, d->pipefd[1], "x", 1);
-    d->wake = event_new(base, d->pipefd[0], EV_READ | EV_PERSIST, gw__wake_cb, d);
-    event_add(d->wake, NULL);
+    d->wake = gw_kwake_new(base, d->q, gw__wake, d);
     d->tick = event_new(base, -1, EV_PERSIST, gw__tick_cb, d);
     struct timeval tv = {0, 200000};
     event_add(d->tick, &tv);
@@ -402,14 +389,11 @@ void gw_delivery_free(gw_delivery *d)
 {
     if (!d)
         return;
-    event_free(d->wake);
+    gw_kwake_free(d->wake);
     event_free(d->tick);
-    rd_kafka_queue_io_event_enable(d->q, -1, NULL, 0);
     rd_kafka_queue_destroy(d->q);
     rd_kafka_consumer_close(d->rk);
     rd_kafka_destroy(d->rk);
-    close(d->pipefd[0]);
-    close(d->pipefd[1]);
     rc_free(d->topic);
     rc_free(d);
 }

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/b64url.h"
 #include "common/kafka.h"
 #include "common/log.h"
 #include "gateway/engine_int.h"
@@ -25,44 +26,6 @@
 #define SID_RANDOM 9
 #define SID_TAG 8
 #define OWNER_MAX 96
-
-static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-static size_t b64url(const uint8_t *in, size_t n, char *out)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0) |
-                     (i + 2 < n ? in[i + 2] : 0);
-        out[o++] = B64[(v >> 18) & 63];
-        out[o++] = B64[(v >> 12) & 63];
-        if (i + 1 < n)
-            out[o++] = B64[(v >> 6) & 63];
-        if (i + 2 < n)
-            out[o++] = B64[v & 63];
-    }
-    out[o] = '\0';
-    return o;
-}
-
-static int unb64url(const char *in, size_t n, uint8_t *out, size_t cap)
-{
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *p = strchr(B64, in[i]);
-        if (!in[i] || !p || o >= cap)
-            return -1;
-        acc = acc << 6 | (uint32_t)(p - B64);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (uint8_t)(acc >> bits);
-        }
-    }
-    return (int)o;
-}
 
 static void sid_tag(const gw_engine *e, const uint8_t *body, size_t n, uint8_t tag[SID_TAG])
 {
@@ -83,9 +46,9 @@ void gw__sid_new(const gw_engine *e, char *out, size_t len)
     memcpy(b + SID_RANDOM, e->cfg.advertise, ol);
     sid_tag(e, b, SID_RANDOM + ol, b + SID_RANDOM + ol);
     size_t n = SID_RANDOM + ol + SID_TAG;
-    if ((n * 4 + 2) / 3 + 1 > len)
+    if (rc_b64url_len(n) + 1 > len)
         abort(); /* ids are sized for OWNER_MAX */
-    b64url(b, n, out);
+    *rc_b64url_encode(b, n, out) = '\0';
 }
 
 int gw__sid_owner(const gw_engine *e, const char *sid, char *owner, size_t len)
@@ -93,7 +56,10 @@ int gw__sid_owner(const gw_engine *e, const char *sid, char *owner, size_t len)
     if (!e->cfg.cluster_key)
         return 0;
     uint8_t b[SID_RANDOM + OWNER_MAX + SID_TAG + 3];
-    int n = unb64url(sid, strlen(sid), b, sizeof b);
+    size_t sl = strlen(sid);
+    if (sl > sizeof b * 4 / 3)
+        return -1;
+    long n = rc_b64url_decode(sid, sl, b);
     if (n < SID_RANDOM + SID_TAG + 3)
         return -1;
     uint8_t tag[SID_TAG];

@@ -6,6 +6,7 @@
 #include <openssl/hmac.h>
 #include <string.h>
 
+#include "common/b64url.h"
 #include "common/rc.h"
 
 #define TAG 8
@@ -91,14 +92,6 @@ static void r_str(gw__r *r, char *out, size_t cap)
 
 /* ---- base64url + tag ------------------------------------------------------------------------ */
 
-static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-static int b64_val(char c)
-{
-    const char *p = c ? strchr(B64, c) : NULL;
-    return p ? (int)(p - B64) : -1;
-}
-
 /* Signs body and writes base64url(body || tag). */
 static int gw__seal(const gw_recovery_key *k, gw__w *w, char *out, size_t len)
 {
@@ -109,53 +102,25 @@ static int gw__seal(const gw_recovery_key *k, gw__w *w, char *out, size_t len)
     HMAC(EVP_sha256(), k->key, sizeof k->key, w->b, w->n, mac, &ml);
     for (int i = 0; i < TAG; i++)
         w_byte(w, mac[i]);
-    size_t need = (w->n * 4 + 2) / 3 + 1;
+    size_t need = rc_b64url_len(w->n) + 1;
     if (w->bad || need > len)
         return RC_ETOOBIG;
-    size_t o = 0;
-    for (size_t i = 0; i < w->n; i += 3) {
-        uint32_t v = (uint32_t)w->b[i] << 16;
-        if (i + 1 < w->n)
-            v |= (uint32_t)w->b[i + 1] << 8;
-        if (i + 2 < w->n)
-            v |= w->b[i + 2];
-        out[o++] = B64[(v >> 18) & 63];
-        out[o++] = B64[(v >> 12) & 63];
-        if (i + 1 < w->n)
-            out[o++] = B64[(v >> 6) & 63];
-        if (i + 2 < w->n)
-            out[o++] = B64[v & 63];
-    }
-    out[o] = '\0';
-    return (int)o;
+    char *end = rc_b64url_encode(w->b, w->n, out);
+    *end = '\0';
+    return (int)(end - out);
 }
 
 /* Decodes and checks the tag; body is left in buf, its length returned (or -1). */
 static int gw__open(const gw_recovery_key *k, const char *tok, size_t len, uint8_t *buf, size_t cap)
 {
-    if (len % 4 == 1 || len > cap * 4 / 3)
+    if (len > cap * 4 / 3)
         return -1;
-    size_t n = 0;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < len; i++) {
-        int v = b64_val(tok[i]);
-        if (v < 0)
-            return -1;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            buf[n++] = (uint8_t)(acc >> bits);
-        }
-    }
-    if (bits && (acc & ((1u << bits) - 1))) /* non-canonical trailing bits */
-        return -1;
+    long n = rc_b64url_decode(tok, len, buf);
     if (n <= TAG)
         return -1;
     unsigned char mac[32];
     unsigned int ml = sizeof mac;
-    HMAC(EVP_sha256(), k->key, sizeof k->key, buf, n - TAG, mac, &ml);
+    HMAC(EVP_sha256(), k->key, sizeof k->key, buf, (size_t)n - TAG, mac, &ml);
     if (CRYPTO_memcmp(mac, buf + n - TAG, TAG) != 0)
         return -1;
     return (int)(n - TAG);

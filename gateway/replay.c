@@ -2,18 +2,17 @@
 #include "gateway/replay.h"
 
 #include <event2/event.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "common/alloc.h"
 #include "common/kafka.h"
 #include "common/log.h"
 #include "gateway/delivery.h"
+#include "gateway/kwake.h"
 
 #define GW_PASS_TIMEOUT_US (15 * 1000000LL)
 #define GW_BATCH_WINDOW_US 20000
@@ -28,8 +27,8 @@ typedef struct gw__job {
 struct gw_replay {
     rd_kafka_t *rk;
     rd_kafka_queue_t *q;
-    int pipefd[2];
-    struct event *wake, *timer;
+    gw_kwake *wake;
+    struct event *timer;
     char *topic;
     gw_replay_handlers h;
     void *ctx;
@@ -204,13 +203,9 @@ static void gw__drain(gw_replay *r)
     }
 }
 
-static void gw__wake_cb(evutil_socket_t fd, short what, void *arg)
+static void gw__wake(void *arg)
 {
-    gw_replay *r = arg;
-    char buf[64];
-    while (read(r->pipefd[0], buf, sizeof buf) > 0)
-        ;
-    gw__drain(r);
+    gw__drain(arg);
 }
 
 void gw_replay_start(gw_replay *r, const char *sid, const gw_vector *from, const gw_vector *to)
@@ -235,11 +230,7 @@ gw_replay *gw_replay_new(struct event_base *base, const char *brokers, const cha
     r->topic = rc_strdup(topic);
     char id[256];
     snprintf(id, sizeof id, "%s-replay", client_id);
-    rd_kafka_conf_t *conf = rc_kafka_conf_new(brokers, id);
-    rc_kafka_set(conf, "group.id", "roomcast-gateway-unused");
-    rc_kafka_set(conf, "enable.auto.commit", "false");
-    rc_kafka_set(conf, "enable.auto.offset.store", "false");
-    rc_kafka_set(conf, "isolation.level", "read_committed");
+    rd_kafka_conf_t *conf = rc_kafka_reader_conf_new(brokers, id);
     rc_kafka_set(conf, "enable.partition.eof", "true");
     rc_kafka_set(conf, "fetch.wait.max.ms", "50");
     r->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, errlen);
@@ -250,11 +241,7 @@ gw_replay *gw_replay_new(struct event_base *base, const char *brokers, const cha
         return NULL;
     }
     r->q = rd_kafka_queue_get_consumer(r->rk);
-    if (pipe2(r->pipefd, O_NONBLOCK | O_CLOEXEC) != 0)
-        abort();
-    rd_kafka_queue_io_event_enable(r->q, r->pipefd[1], "x", 1);
-    r->wake = event_new(base, r->pipefd[0], EV_READ | EV_PERSIST, gw__wake_cb, r);
-    event_add(r->wake, NULL);
+    r->wake = gw_kwake_new(base, r->q, gw__wake, r);
     r->timer = evtimer_new(base, gw__timer_cb, r);
     rc_counter_family *f = rc_counter_family_new(metrics, "roomcast_gateway_replay_passes_total",
                                                  "Passes over the room topic for recovering sockets",
@@ -282,14 +269,11 @@ void gw_replay_free(gw_replay *r)
         r->pending = j->next;
         rc_free(j);
     }
-    event_free(r->wake);
+    gw_kwake_free(r->wake);
     event_free(r->timer);
-    rd_kafka_queue_io_event_enable(r->q, -1, NULL, 0);
     rd_kafka_queue_destroy(r->q);
     rd_kafka_consumer_close(r->rk);
     rd_kafka_destroy(r->rk);
-    close(r->pipefd[0]);
-    close(r->pipefd[1]);
     rc_free(r->topic);
     rc_free(r);
 }

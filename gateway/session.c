@@ -283,6 +283,29 @@ void gw__session_poll_get(gw_session *s, gw_conn *c)
         gw__session_want_flush(s);
 }
 
+/* One packet from the client, over either transport. Incoming traffic shows the client
+ * is alive, so a pong that is due gets its full timeout again. RC_EINVAL for packets a
+ * client never sends (a ping: "invalid heartbeat direction"; open, upgrade, noop). */
+static int gw__session_packet(gw_session *s, const eio_packet *p)
+{
+    if (s->awaiting_pong && p->type != EIO_PONG)
+        gw__session_arm(s, s->e->cfg.ping_timeout_ms);
+    switch (p->type) {
+    case EIO_MESSAGE:
+        s->ep->h.on_message(s, p->data, p->len, p->binary, s->ep->ctx);
+        return 0;
+    case EIO_PONG:
+        s->awaiting_pong = 0;
+        gw__session_arm(s, s->e->cfg.ping_interval_ms);
+        return 0;
+    case EIO_CLOSE:
+        gw_session_close(s, "transport close");
+        return 0;
+    default:
+        return RC_EINVAL;
+    }
+}
+
 int gw__session_poll_post(gw_session *s, const uint8_t *body, size_t len)
 {
     uint8_t *scratch = rc_malloc(len ? len : 1);
@@ -292,25 +315,10 @@ int gw__session_poll_post(gw_session *s, const uint8_t *body, size_t len)
     while ((r = eio_payload_next(body, len, &pos, scratch, len ? len : 1, &p)) == 1) {
         if (s->closing)
             break;
-        if (s->timer && s->awaiting_pong && p.type != EIO_PONG)
-            gw__session_arm(s, s->e->cfg.ping_timeout_ms);
-        switch (p.type) {
-        case EIO_MESSAGE:
-            s->ep->h.on_message(s, p.data, p.len, p.binary, s->ep->ctx);
-            break;
-        case EIO_PONG:
-            s->awaiting_pong = 0;
-            gw__session_arm(s, s->e->cfg.ping_interval_ms);
-            break;
-        case EIO_CLOSE:
-            gw_session_close(s, "transport close");
-            break;
-        default:
-            r = RC_EINVAL; /* a client ping, open, upgrade or noop over polling */
+        if (gw__session_packet(s, &p) != 0) {
+            r = RC_EINVAL;
             break;
         }
-        if (r < 0)
-            break;
     }
     rc_free(scratch);
     if (r < 0) {
@@ -408,23 +416,9 @@ void gw__session_ws_message(gw_session *s, gw_conn *c, const ws_event *ev)
     }
     if (c->is_probe)
         return gw__session_probe_message(s, c, &p);
-    if (s->awaiting_pong && p.type != EIO_PONG)
-        gw__session_arm(s, s->e->cfg.ping_timeout_ms);
-    switch (p.type) {
-    case EIO_MESSAGE:
-        s->ep->h.on_message(s, p.data, p.len, p.binary, s->ep->ctx);
-        break;
-    case EIO_PONG:
-        s->awaiting_pong = 0;
-        gw__session_arm(s, s->e->cfg.ping_interval_ms);
-        break;
-    case EIO_CLOSE:
-        gw_session_close(s, "transport close");
-        break;
-    default: /* a client ping ("invalid heartbeat direction"), open, upgrade or noop */
+    if (gw__session_packet(s, &p) != 0) {
         s->e->stats.bad_packets++;
         gw_session_close(s, "parse error");
-        break;
     }
 }
 

@@ -2,21 +2,20 @@
 #include "gateway/upstream.h"
 
 #include <event2/event.h>
-#include <fcntl.h>
 #include <librdkafka/rdkafka.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "common/alloc.h"
 #include "common/kafka.h"
 #include "common/log.h"
+#include "gateway/kwake.h"
 
 struct gw_upstream {
     rd_kafka_t *rk;
     rd_kafka_queue_t *main_q;
-    int pipefd[2];
-    struct event *wake, *tick;
+    gw_kwake *wake;
+    struct event *tick;
     rc_counter *sent, *failed;
 };
 
@@ -43,13 +42,15 @@ static void gw__dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     }
 }
 
-static void gw__up_wake(evutil_socket_t fd, short what, void *arg)
+static void gw__up_wake(void *arg)
 {
     gw_upstream *u = arg;
-    char buf[64];
-    while (read(u->pipefd[0], buf, sizeof buf) > 0)
-        ;
     rd_kafka_poll(u->rk, 0);
+}
+
+static void gw__up_tick(evutil_socket_t fd, short what, void *arg)
+{
+    gw__up_wake(arg);
 }
 
 gw_upstream *gw_upstream_new(struct event_base *base, const char *brokers, const char *client_id,
@@ -70,13 +71,9 @@ gw_upstream *gw_upstream_new(struct event_base *base, const char *brokers, const
         return NULL;
     }
     u->main_q = rd_kafka_queue_get_main(u->rk);
-    if (pipe2(u->pipefd, O_NONBLOCK | O_CLOEXEC) != 0)
-        abort();
-    rd_kafka_queue_io_event_enable(u->main_q, u->pipefd[1], "x", 1);
-    u->wake = event_new(base, u->pipefd[0], EV_READ | EV_PERSIST, gw__up_wake, u);
-    event_add(u->wake, NULL);
-    /* the io event fires on empty -> non-empty only; a slow tick catches anything left */
-    u->tick = event_new(base, -1, EV_PERSIST, gw__up_wake, u);
+    u->wake = gw_kwake_new(base, u->main_q, gw__up_wake, u);
+    /* rd_kafka_poll serves a bounded number of events: a slow tick catches anything left */
+    u->tick = event_new(base, -1, EV_PERSIST, gw__up_tick, u);
     struct timeval tv = {0, 250000};
     event_add(u->tick, &tv);
     rc_counter_family *f = rc_counter_family_new(metrics, "roomcast_gateway_upstream_events_total",
@@ -116,13 +113,10 @@ void gw_upstream_free(gw_upstream *u)
     if (!u)
         return;
     rd_kafka_flush(u->rk, 3000);
-    rd_kafka_queue_io_event_enable(u->main_q, -1, NULL, 0);
+    gw_kwake_free(u->wake);
     rd_kafka_poll(u->rk, 0);
-    event_free(u->wake);
     event_free(u->tick);
     rd_kafka_queue_destroy(u->main_q);
     rd_kafka_destroy(u->rk);
-    close(u->pipefd[0]);
-    close(u->pipefd[1]);
     rc_free(u);
 }

@@ -153,7 +153,9 @@ test("`roomcast emit` reaches exactly the right sockets on both gateways, once e
   await emit("admin", "dispute:opened", { _id: "d-1" });
   await emit("buyer-e-u1", "offer:accepted", { offerId: "o-1" });
   await emit("*", "system:maintenance", { message: "soon", startsAt: "x" });
-  await sleep(1500);
+  await waitFor("the expected deliveries", () =>
+    rec[0].length >= 3 && rec[1].length >= 3 && rec[2].length >= 2 && rec[3].length >= 2, 20000);
+  await sleep(500); // and nothing more
   const names = (r) => r.map((e) => e.event).sort();
   assert.deepEqual(names(rec[0]), ["offer:accepted", "payment:completed", "system:maintenance"]);
   assert.deepEqual(names(rec[1]), ["offer:accepted", "payment:completed", "system:maintenance"]);
@@ -173,7 +175,8 @@ test("chat typing reaches the other sockets of the chat on every gateway, with t
   const [ra, rb, ro] = [a, b, outsider].map(record);
   a.emit("chat:typing", { chatId: "c77", userId: "forged" });
   const refused = await outsider.emitWithAck("chat:typing", { chatId: "c77" });
-  await sleep(1200);
+  await waitFor("the relay at the other gateway", () => rb.length >= 1, 20000);
+  await sleep(500); // and nothing more
   assert.deepEqual(rb, [{ event: "chat:typing", args: [{ chatId: "c77", userId: "t-a" }] }]);
   assert.deepEqual(ra, []);  // not echoed to the sender
   assert.deepEqual(ro, []);

@@ -130,7 +130,7 @@ static int gw__on_connect(gw_socket *s, const json_t *auth, json_t *reply, json_
     c->app = app;
     c->sock = s;
     c->member.owner = c;
-    memcpy(c->user_id, claims.user_id, sizeof c->user_id);
+    c->user_id = rc_strdup(claims.user_id);
     c->role = claims.role;
     int recovered = app->rkey && gw__recovery_try(app, s, auth, c, reply);
     if (!recovered)
@@ -173,6 +173,7 @@ static void gw__on_disconnect(gw_socket *s, const char *reason, void *ctx)
     if (c->exp_timer)
         event_free(c->exp_timer);
     gw_socket_set_data(s, NULL);
+    rc_free(c->user_id);
     rc_free(c);
 }
 
@@ -518,6 +519,14 @@ void gw_app_free(gw_app *app)
 size_t gw_app_sockets(const gw_app *app)
 {
     return app->nclients;
+}
+
+int gw_app_has_member(void *ctx, const char *room, size_t len)
+{
+    gw_app *app = ctx;
+    if (len == 1 && room[0] == '*')
+        return app->nclients > 0;
+    return gw_rooms_find(app->rooms, room, len) != NULL;
 }
 
 size_t gw_app_rooms(const gw_app *app)

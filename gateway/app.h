@@ -34,5 +34,7 @@ void gw_app_enable_recovery(gw_app *app, const gw_recovery_key *key, gw_delivery
 size_t gw_app_deliver(gw_delivery *d, const gw_room_event *ev, void *app);
 size_t gw_app_sockets(const gw_app *app);
 size_t gw_app_rooms(const gw_app *app);
+/* A gw_member_fn for gw_delivery_set_filter: 1 if a local socket is in the room. */
+int gw_app_has_member(void *app, const char *room, size_t len);
 
 #endif

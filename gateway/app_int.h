@@ -20,13 +20,14 @@ typedef struct gw_client {
     gw_socket *sock;
     gw_member member;
     char sid[24];
-    char user_id[GW_ID_MAX];
+    char *user_id; /* heap: ids are short, and this struct is per connection */
     rc_role role;
     struct event *exp_timer;
     LIST_ENTRY(gw_client) link;
     /* recovery */
-    char *rooms_tok;   /* the offset's per-socket part ("" when none), NULL when off */
-    char tail[512];    /* what completes each room event frame: .<rooms_tok>"] or "] */
+    /* what completes each room event's frame: `.<rooms token>"]` when the socket has rooms
+       beyond its automatic ones, else NULL for the plain `"]` */
+    char *tail;
     size_t tail_len;
     int replaying;     /* missed events are being replayed; live ones wait in `held` */
     gw_frame **held;

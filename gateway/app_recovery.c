@@ -37,14 +37,12 @@ static size_t gw__auto_rooms(const gw_client *c, char names[4][160])
     return n;
 }
 
-static void gw__set_tail(gw_client *c)
+#define GW_PLAIN_TAIL "\"]"
+
+static const char *gw__tail(const gw_client *c, size_t *len)
 {
-    int n = c->rooms_tok && *c->rooms_tok
-                ? snprintf(c->tail, sizeof c->tail, ".%s\"]", c->rooms_tok)
-                : snprintf(c->tail, sizeof c->tail, "\"]");
-    c->tail_len = n > 0 && (size_t)n < sizeof c->tail ? (size_t)n : 2;
-    if (c->tail_len == 2)
-        memcpy(c->tail, "\"]", 3);
+    *len = c->tail ? c->tail_len : 2;
+    return c->tail ? c->tail : GW_PLAIN_TAIL;
 }
 
 void gw__recovery_rooms_changed(gw_client *c)
@@ -73,16 +71,20 @@ void gw__recovery_rooms_changed(gw_client *c)
             list[n] = owned[n];
             n++;
         }
-    rc_free(c->rooms_tok);
-    c->rooms_tok = NULL;
+    rc_free(c->tail);
+    c->tail = NULL;
     if (n) {
         char tok[2048];
-        if (gw_rooms_token_encode(c->app->rkey, c->sid, list, n, tok, sizeof tok) > 0)
-            c->rooms_tok = rc_strdup(tok);
+        int tl = gw_rooms_token_encode(c->app->rkey, c->sid, list, n, tok + 1, sizeof tok - 3);
+        if (tl > 0) {
+            tok[0] = '.';
+            memcpy(tok + 1 + tl, GW_PLAIN_TAIL, 3);
+            c->tail = rc_strdup(tok);
+            c->tail_len = (size_t)tl + 3;
+        }
     }
     for (size_t i = 0; i < n; i++)
         rc_free(owned[i]);
-    gw__set_tail(c);
 }
 
 void gw__recovery_new_pid(gw_app *app, gw_client *c, json_t *reply)
@@ -167,16 +169,16 @@ int gw__recovery_try(gw_app *app, gw_socket *s, const json_t *auth, gw_client *c
 
 int gw__recovery_send(gw_client *c, gw_frame *f)
 {
-    if (!c->tail_len)
-        gw__set_tail(c);
+    size_t tl;
+    const char *tail = gw__tail(c, &tl);
     if (!c->replaying)
-        return gw_socket_send_frame_tail(c->sock, f, c->tail, c->tail_len);
+        return gw_socket_send_frame_tail(c->sock, f, tail, tl);
     if (c->nheld == GW_HELD_MAX) {
         gw_session_close(gw_socket_session(c->sock), "slow client");
         return 0;
     }
     c->held = rc_realloc(c->held, (c->nheld + 1) * sizeof *c->held);
-    c->held[c->nheld++] = gw_frame_close(f, c->tail, c->tail_len);
+    c->held[c->nheld++] = gw_frame_close(f, tail, tl);
     return 1;
 }
 
@@ -185,7 +187,7 @@ void gw__recovery_client_gone(gw_client *c)
     for (size_t i = 0; i < c->nheld; i++)
         gw_frame_unref(c->held[i]);
     rc_free(c->held);
-    rc_free(c->rooms_tok);
+    rc_free(c->tail);
 }
 
 /* ---- the replay's callbacks ----------------------------------------------------------------- */
@@ -210,7 +212,9 @@ static void gw__replayed(void *ctx, const char *sid, const Roomcast__V1__RoomEve
     if (gw_vector_encode(app->rkey, vector, vec, sizeof vec) < 0)
         return;
     gw_frame *f = gw_room_event_frame(m, vec);
-    gw_socket_send_frame_tail(c->sock, f, c->tail, c->tail_len);
+    size_t tl;
+    const char *tail = gw__tail(c, &tl);
+    gw_socket_send_frame_tail(c->sock, f, tail, tl);
     gw_frame_unref(f);
 }
 

@@ -30,6 +30,7 @@ struct gw_delivery {
     int brokers_up;
     unsigned ticks;
     gw_deliver_fn fn;
+    gw_member_fn has_member;
     void *ctx;
     /* per event being delivered */
     gw_frame *frame;
@@ -225,6 +226,11 @@ static void gw__delivery_message(gw_delivery *d, rd_kafka_message_t *msg)
 {
     if (msg->partition >= 0 && msg->partition < d->assigned)
         d->pos[msg->partition] = msg->offset + 1;
+    if (d->has_member && msg->key_len &&
+        !d->has_member(d->ctx, (const char *)msg->key, msg->key_len)) {
+        rc_counter_inc(d->ev_no_member);
+        return;
+    }
     size_t idx = 0;
     Roomcast__V1__RoomEvent *m = gw_room_event_decode(msg->payload, msg->len, &idx);
     if (!m) {
@@ -383,6 +389,11 @@ gw_delivery *gw_delivery_new(struct event_base *base, const gw_delivery_config *
     rc_gauge_fn_new(metrics, "roomcast_gateway_room_partitions",
                     "Partitions of the room topic this gateway reads", gw__partitions_fn, d);
     return d;
+}
+
+void gw_delivery_set_filter(gw_delivery *d, gw_member_fn fn)
+{
+    d->has_member = fn;
 }
 
 void gw_delivery_free(gw_delivery *d)

@@ -49,6 +49,12 @@ gw_delivery *gw_delivery_new(struct event_base *base, const gw_delivery_config *
                              rc_metrics *metrics, gw_deliver_fn fn, void *ctx, char *errstr,
                              size_t errlen);
 void gw_delivery_free(gw_delivery *d);
+/* Says whether any local socket is in room[0..len) ("*": any socket at all). Room events
+ * are keyed by their room (CONTRACT §5), so with a filter set an event whose key names a
+ * room with no local member is counted as no_local_member and dropped before it is
+ * decoded: most events, once there are many gateways. */
+typedef int (*gw_member_fn)(void *ctx, const char *room, size_t len);
+void gw_delivery_set_filter(gw_delivery *d, gw_member_fn fn);
 /* The shared frame of the event being delivered (built once, owned by the delivery).
  * With recovery on it is an open frame ending in `,"<vector>`: each socket completes it
  * with its tail (gw_frame_add_ws_tail). */

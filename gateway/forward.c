@@ -25,7 +25,7 @@
 
 #define SID_RANDOM 9
 #define SID_TAG 8
-#define OWNER_MAX 96
+#define OWNER_MAX 64 /* ROOMCAST_ADVERTISE_ADDR is at most 64 characters: ids fit in 128 */
 
 static void sid_tag(const gw_engine *e, const uint8_t *body, size_t n, uint8_t tag[SID_TAG])
 {

@@ -278,6 +278,7 @@ int main(int argc, char **argv)
         status = 1;
         goto out;
     }
+    gw_delivery_set_filter(g.delivery, gw_app_has_member);
     if (recovery)
         gw_app_enable_recovery(g.app, &rkey, g.delivery, g.metrics);
     register_metrics(&g);

@@ -108,18 +108,18 @@ int gw_settings_load(gw_settings *s, int argc, char **argv, char *errstr, size_t
     if (s->advertise_addr) {
         rc_addr a;
         if (rc_addr_parse(s->advertise_addr, &a) != RC_OK || a.port == 0 ||
-            strlen(s->advertise_addr) > 90) {
-            snprintf(errstr, errlen, "ROOMCAST_ADVERTISE_ADDR: \"%s\" is not HOST:PORT (at most 90 "
+            strlen(s->advertise_addr) > 64) {
+            snprintf(errstr, errlen, "ROOMCAST_ADVERTISE_ADDR: \"%s\" is not HOST:PORT (at most 64 "
                      "characters)", s->advertise_addr);
             return RC_EINVAL;
         }
     } else {
         char host[100] = "localhost", adv[128];
         if (strcmp(s->listen.host, "0.0.0.0") && strcmp(s->listen.host, "::"))
-            snprintf(host, sizeof host, "%.90s", s->listen.host);
+            snprintf(host, sizeof host, "%.50s", s->listen.host);
         else
             gethostname(host, sizeof host - 1);
-        snprintf(adv, sizeof adv, "%.90s:%d", host, s->listen.port);
+        snprintf(adv, sizeof adv, "%.50s:%d", host, s->listen.port);
         s->advertise_addr = rc_strdup(adv);
     }
     if (!s->gateway_id) {

@@ -1,0 +1,220 @@
+/* kproduce.c: roomcast-kproduce, the benchmark's backend for roomcast: writes the events
+ * of each scenario to Kafka as a backend service (or `roomcast emit`) would, stamping
+ * each with its produce time (Unix µs, in the payload as "t" and in RoomEvent
+ * produced_at_us) so the load generator can measure produce -> receipt.
+ *
+ * Commands on stdin, one per line:
+ *   credit N         N RoomEvents for room --room on the room topic, at once (scenario 1,
+ *                    paced by the caller: it gives credit as the clients receive)
+ *   rate R S CHATS   chat.message_created DomainEvents on domain.chat at R a second for
+ *                    S seconds, on chats c0..c(CHATS-1) picked at random, participants
+ *                    u(j) and u(j+1 mod CHATS) (scenario 2, through the fanout)
+ *   flood N ROOMS    N RoomEvents for rooms nobody-0..ROOMS-1 as fast as librdkafka takes
+ *                    them (scenario 5: rooms with no member on the gateway)
+ *   quit             (or end of input) flush and exit
+ * rate and flood answer with one JSON line {"type":"done",...} once every message is
+ * acknowledged by the broker. */
+#include <getopt.h>
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/kafka.h"
+#include "roomcast/v1/events.pb-c.h"
+
+static struct {
+    const char *brokers, *prefix, *room;
+    rd_kafka_t *rk;
+    char rooms_topic[256], chat_topic[256];
+    long failed, seq;
+} P;
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    if (m->err && !P.failed++)
+        fprintf(stderr, "roomcast-kproduce: %s\n", rd_kafka_err2str(m->err));
+}
+
+/* Produces, waiting for queue room if librdkafka's buffer is full. */
+static void send_msg(const char *topic, const char *key, const void *val, size_t len)
+{
+    for (;;) {
+        rd_kafka_resp_err_t err = rd_kafka_producev(
+            P.rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
+            RD_KAFKA_V_VALUE((void *)val, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_END);
+        if (!err)
+            return;
+        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            fprintf(stderr, "roomcast-kproduce: %s\n", rd_kafka_err2str(err));
+            exit(1);
+        }
+        rd_kafka_poll(P.rk, 5);
+    }
+}
+
+static void room_event(const char *room, const char *event, const char *args)
+{
+    char id[32];
+    snprintf(id, sizeof id, "b%ld", P.seq++);
+    Roomcast__V1__RoomEvent m = ROOMCAST__V1__ROOM_EVENT__INIT;
+    char *rooms[1] = {(char *)room};
+    m.id = id;
+    m.room = (char *)room;
+    m.rooms = rooms;
+    m.n_rooms = 1;
+    m.event = (char *)event;
+    m.args_json = (char *)args;
+    m.produced_at_us = now_us();
+    uint8_t buf[2048];
+    size_t n = roomcast__v1__room_event__get_packed_size(&m);
+    if (n > sizeof buf)
+        abort();
+    roomcast__v1__room_event__pack(&m, buf);
+    send_msg(P.rooms_topic, room, buf, n);
+}
+
+static void cmd_credit(long n)
+{
+    char args[256];
+    for (long i = 0; i < n; i++) {
+        snprintf(args, sizeof args,
+                 "[{\"chatId\":\"%s\",\"text\":\"hello from the benchmark\",\"t\":%lld}]", P.room,
+                 (long long)now_us());
+        char room[128];
+        snprintf(room, sizeof room, "chat-%s", P.room);
+        room_event(room, "chat:new-message", args);
+    }
+    rd_kafka_poll(P.rk, 0);
+}
+
+static void chat_event(long chats)
+{
+    long j = random() % chats;
+    char id[32], chat[32], payload[512];
+    snprintf(id, sizeof id, "m%ld", P.seq++);
+    snprintf(chat, sizeof chat, "c%ld", j);
+    int64_t t = now_us();
+    snprintf(payload, sizeof payload,
+             "{\"message\":{\"id\":\"%s\",\"chatId\":\"%s\",\"participantIds\":[\"u%ld\",\"u%ld\"],"
+             "\"text\":\"hello from the benchmark\",\"t\":%lld}}",
+             id, chat, j, (j + 1) % chats, (long long)t);
+    Roomcast__V1__DomainEvent m = ROOMCAST__V1__DOMAIN_EVENT__INIT;
+    m.id = id;
+    m.type = "chat.message_created";
+    m.aggregate_id = chat;
+    m.occurred_at_ms = t / 1000;
+    m.payload_json = payload;
+    m.producer = "roomcast-kproduce";
+    uint8_t buf[2048];
+    size_t n = roomcast__v1__domain_event__get_packed_size(&m);
+    roomcast__v1__domain_event__pack(&m, buf);
+    send_msg(P.chat_topic, chat, buf, n);
+}
+
+static void done(const char *what, long n, int64_t start)
+{
+    rd_kafka_flush(P.rk, 60000);
+    double secs = (double)(now_us() - start) / 1e6;
+    printf("{\"type\":\"done\",\"what\":\"%s\",\"produced\":%ld,\"failed\":%ld,\"seconds\":%.3f,"
+           "\"per_s\":%.1f}\n",
+           what, n, P.failed, secs, secs > 0 ? (double)n / secs : 0);
+    fflush(stdout);
+}
+
+/* Paced by the wall clock: event i is due at start + i/R seconds. */
+static void cmd_rate(long rate, long secs, long chats)
+{
+    int64_t start = now_us();
+    long total = rate * secs;
+    for (long i = 0; i < total; i++) {
+        int64_t due = start + (int64_t)((double)i * 1e6 / (double)rate);
+        int64_t wait = due - now_us();
+        if (wait > 200) {
+            rd_kafka_poll(P.rk, 0);
+            struct timespec ts = {0, (long)wait * 1000};
+            nanosleep(&ts, NULL);
+        }
+        chat_event(chats);
+    }
+    done("rate", total, start);
+}
+
+static void cmd_flood(long n, long rooms)
+{
+    int64_t start = now_us();
+    char room[64];
+    for (long i = 0; i < n; i++) {
+        snprintf(room, sizeof room, "nobody-%ld", i % rooms);
+        room_event(room, "chat:new-message", "[{\"chatId\":\"x\",\"text\":\"nobody is here\"}]");
+        if (i % 1000 == 0)
+            rd_kafka_poll(P.rk, 0);
+    }
+    done("flood", n, start);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {{"brokers", 1, 0, 'b'},
+                                         {"prefix", 1, 0, 'p'},
+                                         {"room", 1, 0, 'r'},
+                                         {"linger", 1, 0, 'l'},
+                                         {0, 0, 0, 0}};
+    const char *linger = "1";
+    int o;
+    P.prefix = "";
+    P.room = "bench";
+    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (o) {
+        case 'b': P.brokers = optarg; break;
+        case 'p': P.prefix = optarg; break;
+        case 'r': P.room = optarg; break;
+        case 'l': linger = optarg; break;
+        default:
+            fprintf(stderr, "usage: roomcast-kproduce --brokers B [--prefix P] [--room R] "
+                            "[--linger MS] (commands on stdin)\n");
+            return 2;
+        }
+    }
+    if (!P.brokers)
+        P.brokers = "localhost:9092";
+    rd_kafka_conf_t *conf = rc_kafka_conf_new(P.brokers, "roomcast-kproduce");
+    rc_kafka_producer_defaults(conf);
+    rc_kafka_set(conf, "linger.ms", linger);
+    rc_kafka_set(conf, "queue.buffering.max.messages", "1000000");
+    rc_kafka_set(conf, "batch.num.messages", "10000");
+    rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+    char err[512];
+    P.rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    if (!P.rk) {
+        fprintf(stderr, "roomcast-kproduce: %s\n", err);
+        return 1;
+    }
+    rc_kafka_topic(P.prefix, RC_TOPIC_ROOMS, P.rooms_topic, sizeof P.rooms_topic);
+    rc_kafka_topic(P.prefix, "domain.chat", P.chat_topic, sizeof P.chat_topic);
+    srandom(42);
+    char line[256];
+    long a, b, c;
+    while (fgets(line, sizeof line, stdin)) {
+        if (sscanf(line, "credit %ld", &a) == 1)
+            cmd_credit(a);
+        else if (sscanf(line, "rate %ld %ld %ld", &a, &b, &c) == 3 && a > 0 && c > 1)
+            cmd_rate(a, b, c);
+        else if (sscanf(line, "flood %ld %ld", &a, &b) == 2 && b > 0)
+            cmd_flood(a, b);
+        else if (!strncmp(line, "quit", 4))
+            break;
+    }
+    rd_kafka_flush(P.rk, 30000);
+    rd_kafka_destroy(P.rk);
+    return P.failed ? 1 : 0;
+}

@@ -37,7 +37,7 @@ static size_t gw__auto_rooms(const gw_client *c, char names[4][160])
     return n;
 }
 
-#define GW_PLAIN_TAIL "\"]"
+#define GW_PLAIN_TAIL GW_FRAME_PLAIN_TAIL
 
 static const char *gw__tail(const gw_client *c, size_t *len)
 {

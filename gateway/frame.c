@@ -55,11 +55,26 @@ gw_frame *gw_frame_new_open(char eio_digit, const char *text, size_t len, size_t
     f->ws_len -= hl;
     f->att_off = 1 + len;
     f->open = 1;
+    /* the plain completion, in one piece */
+    size_t plen = f->att_off + 2;
+    f->plain_ws = rc_malloc(WS_MAX_HEADER + plen + (f->ws_len - f->att_off));
+    size_t n = ws_frame_header(f->plain_ws, 1, WS_OP_TEXT, plen);
+    memcpy(f->plain_ws + n, f->ws, f->att_off);
+    n += f->att_off;
+    memcpy(f->plain_ws + n, GW_FRAME_PLAIN_TAIL, 2);
+    n += 2;
+    memcpy(f->plain_ws + n, f->ws + f->att_off, f->ws_len - f->att_off);
+    f->plain_ws_len = n + (f->ws_len - f->att_off);
     return f;
 }
 
 void gw_frame_add_ws_tail(gw_frame *f, const char *tail, size_t tlen, struct evbuffer *out)
 {
+    if (tlen == 2 && !memcmp(tail, GW_FRAME_PLAIN_TAIL, 2)) {
+        gw_frame_ref(f);
+        evbuffer_add_reference(out, f->plain_ws, f->plain_ws_len, gw__frame_release, f);
+        return;
+    }
     uint8_t hdr[WS_MAX_HEADER];
     size_t hl = ws_frame_header(hdr, 1, WS_OP_TEXT, f->att_off + tlen);
     evbuffer_add(out, hdr, hl);
@@ -75,12 +90,17 @@ void gw_frame_add_ws_tail(gw_frame *f, const char *tail, size_t tlen, struct evb
 
 gw_frame *gw_frame_close(gw_frame *f, const char *tail, size_t tlen)
 {
+    int plain = tlen == 2 && !memcmp(tail, GW_FRAME_PLAIN_TAIL, 2);
+    if (plain && f->plain_closed)
+        return gw_frame_ref(f->plain_closed);
     char *text = rc_malloc(f->text_len + tlen);
     memcpy(text, f->text, f->text_len);
     memcpy(text + f->text_len, tail, tlen);
     gw_frame *c = gw_frame_new((char)f->engine_type, text, f->text_len + tlen, f->nattach,
                                (const uint8_t *const *)f->attach, f->attach_len);
     rc_free(text);
+    if (plain) /* kept for the next polling socket; released with f */
+        f->plain_closed = gw_frame_ref(c);
     return c;
 }
 
@@ -117,6 +137,8 @@ void gw_frame_unref(gw_frame *f)
     rc_free(f->text);
     rc_free(f->ws);
     rc_free(f->poll);
+    rc_free(f->plain_ws);
+    gw_frame_unref(f->plain_closed);
     rc_free(f);
 }
 

@@ -21,6 +21,12 @@ typedef struct gw_frame {
     int open;        /* gw_frame_new_open: ws holds the text frame's payload without header,
                         then att_ws the attachments' frames */
     size_t att_off;  /* open frames: where the attachment frames start in ws */
+    /* Open frames: the whole frame completed with the plain tail `"]`, which most sockets
+       use; built with the frame so those sockets borrow it in one piece, and its closed
+       form for long-polling, built on first use. */
+    uint8_t *plain_ws;
+    size_t plain_ws_len;
+    struct gw_frame *plain_closed;
     uint8_t *ws;
     size_t ws_len;
     char *poll; /* NULL until gw_frame_poll asks for it */
@@ -45,6 +51,8 @@ gw_frame *gw_frame_new(char eio_digit, const char *text, size_t len, size_t natt
  * closed frame of it for one socket (long-polling, queues). */
 gw_frame *gw_frame_new_open(char eio_digit, const char *text, size_t len, size_t nattach,
                             const uint8_t *const *attach, const size_t *attach_len);
+/* The tail of a socket with nothing of its own to add. */
+#define GW_FRAME_PLAIN_TAIL "\"]"
 void gw_frame_add_ws_tail(gw_frame *f, const char *tail, size_t tlen, struct evbuffer *out);
 gw_frame *gw_frame_close(gw_frame *f, const char *tail, size_t tlen);
 

@@ -47,6 +47,7 @@ static void gw__engine_safe_point(evutil_socket_t fd, short what, void *arg)
         LIST_REMOVE(c, link);
         bufferevent_free(c->bev);
         ws_reader_free(&c->ws);
+        rc_free(c->cors);
         e->stats.connections--;
         rc_free(c);
     }
@@ -288,7 +289,8 @@ void gw__conn_respond(gw_conn *c, int status, const char *content_type, const vo
     struct evbuffer *out = bufferevent_get_output(c->bev);
     evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n%s%s%s%s%s%s\r\n", status,
                         gw__status_text(status), len, content_type ? "Content-Type: " : "",
-                        content_type ? content_type : "", content_type ? "\r\n" : "", c->cors,
+                        content_type ? content_type : "", content_type ? "\r\n" : "",
+                        c->cors ? c->cors : "",
                         extra_headers ? extra_headers : "",
                         c->keepalive ? "" : "Connection: close\r\n");
     if (len)
@@ -341,6 +343,8 @@ void gw__conn_become_ws(gw_conn *c, const char *accept_key)
                         "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
                         accept_key);
     c->state = GW_CONN_WS;
+    rc_free(c->cors);
+    c->cors = NULL;
     ws_reader_init(&c->ws, c->e->cfg.max_payload, 1);
     bufferevent_set_timeouts(c->bev, NULL, NULL); /* liveness is the heartbeat's job now */
 }
@@ -372,15 +376,18 @@ static int gw__origin_allowed(const gw_engine *e, const http_request *req)
     return 0;
 }
 
-/* CORS for polling from a page on another origin (the reference needs the cors option). */
-static void gw__cors_headers(const gw_engine *e, const http_request *req, char *buf, size_t len)
+/* CORS for polling from a page on another origin (the reference needs the cors option):
+ * sets c->cors for the answer to req, or clears it. */
+static void gw__cors_headers(gw_conn *c, const http_request *req)
 {
     size_t ol;
     const char *origin = http_header_get(req, "origin", &ol);
-    if (!origin || ol > 200 || !gw__origin_allowed(e, req)) {
-        buf[0] = '\0';
+    rc_free(c->cors);
+    c->cors = NULL;
+    if (!origin || ol > 200 || !gw__origin_allowed(c->e, req))
         return;
-    }
+    size_t len = ol + 128;
+    char *buf = c->cors = rc_malloc(len);
     snprintf(buf, len,
              "Access-Control-Allow-Origin: %.*s\r\nAccess-Control-Allow-Credentials: true\r\n"
              "Vary: Origin\r\n",
@@ -487,14 +494,15 @@ static void gw__handle_request(gw_conn *c, const http_request *req, const uint8_
             !(pl + 1 == ep->path_len && !memcmp(req->target, ep->path, pl)))
             continue;
         /* the answer (now, or when a held GET ends) carries the CORS headers */
-        gw__cors_headers(e, req, c->cors, sizeof c->cors);
+        gw__cors_headers(c, req);
         if (is_options)
             return gw__conn_respond(c, 204, NULL, NULL, 0,
                                     "Access-Control-Allow-Methods: GET, POST\r\n"
                                     "Access-Control-Allow-Headers: content-type\r\n");
         return gw__route_engineio(c, ep, req, body, body_len);
     }
-    c->cors[0] = '\0';
+    rc_free(c->cors);
+    c->cors = NULL;
     gw_http_exchange x = {c, req, body, body_len};
     char path[256];
     snprintf(path, sizeof path, "%.*s", (int)(pl < 255 ? pl : 255), req->target);

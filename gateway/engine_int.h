@@ -43,8 +43,9 @@ struct gw_conn {
     int is_probe;          /* WS: an upgrade probe, not yet the session's transport */
     int ws_closing;        /* WS: we sent our CLOSE frame */
     ws_reader ws;
-    char remote[64];
-    char cors[320];           /* CORS headers for the request being answered ("" for none) */
+    char remote[56]; /* "[IPv6]:port" fits */
+    char *cors;               /* CORS headers for the request being answered (NULL: none);
+                                 heap, since WebSockets, most connections, have none */
     struct bufferevent *peer; /* FORWARD: the connection to the owner */
     int peer_ws;              /* FORWARD: a WebSocket tunnel (else one HTTP exchange) */
     int64_t fwd_started_us;
@@ -74,7 +75,7 @@ struct gw_session {
     int awaiting_pong;
     struct event *upgrade_timer;
     void *data;
-    char remote[64];
+    char remote[56]; /* "[IPv6]:port" fits */
     int64_t over_soft_since_us; /* 0 while at or below out_soft_limit */
     LIST_ENTRY(gw_session) link;
     LIST_ENTRY(gw_session) watch_link; /* on the engine's watch list while over the soft limit */

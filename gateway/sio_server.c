@@ -19,7 +19,7 @@ typedef struct gw_sio_conn gw_sio_conn;
 struct gw_socket {
     gw_sio_conn *conn;
     char id[24];
-    char nsp[64];
+    char *nsp; /* heap: "/" nearly always */
     void *data;
     int gone;
     /* While on_connect runs, packets wait here so the CONNECT reply goes first. */
@@ -81,6 +81,7 @@ static void gw__sio_safe_point(evutil_socket_t fd, short what, void *arg)
     gw_socket *s;
     while ((s = LIST_FIRST(&sio->dead))) {
         LIST_REMOVE(s, dead_link);
+        rc_free(s->nsp);
         rc_free(s);
     }
 }
@@ -161,7 +162,7 @@ static void gw__sio_connect(gw_sio_conn *c, const sio_packet *p)
     gw_socket *s = rc_calloc(1, sizeof *s);
     s->conn = c;
     s->connecting = 1;
-    memcpy(s->nsp, nsp, p->nsp_len + 1);
+    s->nsp = rc_strndup(nsp, p->nsp_len);
     gw_random_id(s->id);
     LIST_INSERT_HEAD(&c->sockets, s, link);
     sio->stats.sockets++;
@@ -183,6 +184,7 @@ static void gw__sio_connect(gw_sio_conn *c, const sio_packet *p)
         gw__sio_send_packet(c->session, nsp, SIO_CONNECT_ERROR, 0, 0, error, NULL);
         json_decref(error);
         json_decref(reply);
+        rc_free(s->nsp);
         rc_free(s);
         return;
     }

@@ -57,15 +57,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 static size_t fuzz_sign(const rc_token_keys *k, const uint8_t *h, size_t hlen,
                         const uint8_t *p, size_t plen, char **out)
 {
-    char *tok = rc_malloc(rc_token__b64url_len(hlen) + rc_token__b64url_len(plen) + 48);
-    char *w = rc_token__b64url_encode(h, hlen, tok);
+    char *tok = rc_malloc(rc_b64url_len(hlen) + rc_b64url_len(plen) + 48);
+    char *w = rc_b64url_encode(h, hlen, tok);
     *w++ = '.';
-    w = rc_token__b64url_encode(p, plen, w);
+    w = rc_b64url_encode(p, plen, w);
     unsigned char mac[32];
     if (!rc_token__hs256(k, tok, (size_t)(w - tok), mac))
         abort();
     *w++ = '.';
-    w = rc_token__b64url_encode(mac, sizeof mac, w);
+    w = rc_b64url_encode(mac, sizeof mac, w);
     *out = tok;
     return (size_t)(w - tok);
 }

@@ -22,8 +22,11 @@ export class Roomcast {
   }
   bin(name) { return path.join(this.ctx.bin, name); }
   env(extra = {}) {
+    // ROOMCAST_RECOVERY_WINDOW passes through, to measure what recovery costs (0 = off)
+    const recovery = process.env.ROOMCAST_RECOVERY_WINDOW ? { ROOMCAST_RECOVERY_WINDOW: process.env.ROOMCAST_RECOVERY_WINDOW } : {};
     return { PATH: process.env.PATH, HOME: process.env.HOME, ROOMCAST_KAFKA_BROKERS: this.ctx.brokers,
-      ROOMCAST_TOPIC_PREFIX: this.prefix, ROOMCAST_JWT_SECRET: SECRET, ROOMCAST_LOG_LEVEL: "warn", ...extra };
+      ROOMCAST_TOPIC_PREFIX: this.prefix, ROOMCAST_JWT_SECRET: SECRET, ROOMCAST_LOG_LEVEL: "warn",
+      ...recovery, ...extra };
   }
   async start({ fanout = false, gatewayBin } = {}) {
     // Fresh topics for every scenario: nothing a previous one left behind is read again.

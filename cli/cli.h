@@ -37,6 +37,11 @@ const char *cli_flag(const cli_flags *f, const char *name); /* NULL if absent; "
 /* A flag as a whole number within [min, max]; prints an error and returns -1 if bad. */
 int cli_flag_long(const cli_flags *f, const char *name, long def, long min, long max, long *out);
 
+/* An idempotent producer with the project's defaults, delivery reports to dr; NULL after
+ * printing librdkafka's error. The caller destroys it. */
+rd_kafka_t *cli_producer_new(const cli_settings *s, const char *linger_ms,
+                             void (*dr)(rd_kafka_t *, const rd_kafka_message_t *, void *));
+
 /* Produces one message and waits for its delivery report. Prints
  * {"topic":..,"partition":..,"offset":..} and any extra JSON fields to stdout.
  * Returns 0, or 1 after printing the broker's error. */

@@ -42,17 +42,9 @@ static void cli__lines_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opa
 
 static int cli__produce_lines(const cli_settings *s, const char *topic)
 {
-    rd_kafka_conf_t *conf = rc_kafka_conf_new(s->brokers, "roomcast-cli");
-    rc_kafka_producer_defaults(conf);
-    rc_kafka_set(conf, "linger.ms", "5");
-    rd_kafka_conf_set_dr_msg_cb(conf, cli__lines_dr);
-    char errstr[512];
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
-    if (!rk) {
-        rd_kafka_conf_destroy(conf);
-        fprintf(stderr, "roomcast: %s\n", errstr);
+    rd_kafka_t *rk = cli_producer_new(s, "5", cli__lines_dr);
+    if (!rk)
         return 1;
-    }
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;

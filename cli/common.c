@@ -146,20 +146,29 @@ static void cli__dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque
     dr->offset = m->offset;
 }
 
-int cli_produce_one(const cli_settings *s, const char *topic, const char *key, const void *value,
-                    size_t len, const char *extra)
+rd_kafka_t *cli_producer_new(const cli_settings *s, const char *linger_ms,
+                             void (*dr)(rd_kafka_t *, const rd_kafka_message_t *, void *))
 {
     rd_kafka_conf_t *conf = rc_kafka_conf_new(s->brokers, "roomcast-cli");
     rc_kafka_producer_defaults(conf);
     rc_kafka_set(conf, "message.timeout.ms", "15000");
-    rd_kafka_conf_set_dr_msg_cb(conf, cli__dr_cb);
+    rc_kafka_set(conf, "linger.ms", linger_ms);
+    rd_kafka_conf_set_dr_msg_cb(conf, dr);
     char errstr[512];
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
     if (!rk) {
         rd_kafka_conf_destroy(conf);
         fprintf(stderr, "roomcast: %s\n", errstr);
-        return 1;
     }
+    return rk;
+}
+
+int cli_produce_one(const cli_settings *s, const char *topic, const char *key, const void *value,
+                    size_t len, const char *extra)
+{
+    rd_kafka_t *rk = cli_producer_new(s, "0", cli__dr_cb);
+    if (!rk)
+        return 1;
     cli__dr dr = {0};
     rd_kafka_resp_err_t err = rd_kafka_producev(
         rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),

@@ -75,13 +75,22 @@ void gw__app_leave(gw_client *c, const char *room)
 
 /* ---- connect and disconnect ------------------------------------------------------------------ */
 
-static void gw__expired_cb(evutil_socket_t fd, short what, void *arg)
+/* One timer for all sockets rather than one each (a struct event is about as big as the
+ * rest of a client): at most a second late, which a token's expiry can afford. */
+static void gw__exp_sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
-    gw_client *c = arg;
-    rc_counter_inc(c->app->expired);
-    rc_log_info("token expired: socket disconnected", "{s:s,s:s}", "user", c->user_id, "sid",
-                c->sid);
-    gw_socket_disconnect(c->sock, 1);
+    gw_app *app = arg;
+    int64_t now = rc_now_us() / 1000000;
+    gw_client *c, *next;
+    for (c = LIST_FIRST(&app->clients); c; c = next) {
+        next = LIST_NEXT(c, link); /* the disconnect below unlinks c only */
+        if (c->exp && c->exp <= now) {
+            rc_counter_inc(app->expired);
+            rc_log_info("token expired: socket disconnected", "{s:s,s:s}", "user", c->user_id,
+                        "sid", c->sid);
+            gw_socket_disconnect(c->sock, 1);
+        }
+    }
 }
 
 void gw__app_auto_join(gw_client *c)
@@ -147,12 +156,7 @@ static int gw__on_connect(gw_socket *s, const json_t *auth, json_t *reply, json_
         if (app->rkey)
             gw__recovery_new_pid(app, c, reply);
     }
-    if (claims.exp > 0) {
-        int64_t left = claims.exp - rc_now_us() / 1000000;
-        struct timeval tv = {left > 0 ? left : 0, 0};
-        c->exp_timer = evtimer_new(app->base, gw__expired_cb, c);
-        evtimer_add(c->exp_timer, &tv);
-    }
+    c->exp = claims.exp;
     rc_counter_inc(rc_counter_get(app->connects, "ok"));
     return 0;
 }
@@ -170,8 +174,6 @@ static void gw__on_disconnect(gw_socket *s, const char *reason, void *ctx)
         gw__recovery_client_gone(c);
     LIST_REMOVE(c, link);
     app->nclients--;
-    if (c->exp_timer)
-        event_free(c->exp_timer);
     gw_socket_set_data(s, NULL);
     rc_free(c->user_id);
     rc_free(c);
@@ -492,6 +494,9 @@ gw_app *gw_app_new(struct event_base *base, const gw_settings *cfg, gw_engine *e
                                       "Client events forwarded to roomcast.client-events");
     app->expired = rc_counter_new(metrics, "roomcast_gateway_token_expiries_total",
                                   "Sockets disconnected because their token expired");
+    app->exp_sweep = event_new(base, -1, EV_PERSIST, gw__exp_sweep_cb, app);
+    struct timeval second = {1, 0};
+    event_add(app->exp_sweep, &second);
     gw_sio_handlers h = {gw__nsp_allowed, gw__on_connect, gw__on_event, gw__on_disconnect};
     app->sio = gw_sio_new(engine, "/socket.io/", cfg->connect_timeout_ms, &h, app);
     return app;
@@ -510,6 +515,7 @@ void gw_app_free(gw_app *app)
     if (!app)
         return;
     gw_replay_free(app->replay);
+    event_free(app->exp_sweep);
     gw_sio_free(app->sio);
     gw_rooms_free(app->rooms);
     rc_map_free(app->by_sid);

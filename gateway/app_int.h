@@ -22,7 +22,7 @@ typedef struct gw_client {
     char sid[24];
     char *user_id; /* heap: ids are short, and this struct is per connection */
     rc_role role;
-    struct event *exp_timer;
+    int64_t exp; /* the token's exp (Unix seconds), 0 for none: the sweep disconnects at it */
     LIST_ENTRY(gw_client) link;
     /* recovery */
     /* what completes each room event's frame: `.<rooms token>"]` when the socket has rooms
@@ -47,6 +47,7 @@ struct gw_app {
     gw_authz *authz;
     int open_policy;
     char rooms_topic[256], client_topic[256];
+    struct event *exp_sweep; /* once a second: sockets whose token has expired */
     rc_counter_family *connects, *refusals;
     rc_counter *joins, *leaves, *relays, *upstream_in, *expired;
     /* recovery (NULL rkey: off) */

@@ -66,7 +66,7 @@ int gw_rooms_join(gw_rooms *r, gw_member *m, const char *name, size_t len)
         rc_map_put(r->by_name, room->name, len, room);
     }
     if (room->n == room->cap) {
-        room->cap = room->cap ? room->cap * 2 : 4;
+        room->cap = room->cap ? room->cap * 2 : 1; /* most rooms (user-{id}) have one member */
         room->members = rc_realloc(room->members, room->cap * sizeof *room->members);
     }
     if (m->nin == m->capin) {

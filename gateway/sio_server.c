@@ -203,7 +203,8 @@ static void gw__sio_connect(gw_sio_conn *c, const sio_packet *p)
     s->nearly = 0;
     if (!c->ever_connected) {
         c->ever_connected = 1;
-        evtimer_del(c->connect_timer);
+        event_free(c->connect_timer); /* not needed again: its memory goes back now */
+        c->connect_timer = NULL;
     }
 }
 
@@ -300,7 +301,8 @@ static void gw__sio_on_close(gw_session *sess, const char *reason, void *ctx)
     while ((s = LIST_FIRST(&c->sockets)))
         gw__sio_socket_gone(s, reason);
     gw__sio_clear_pending(c);
-    event_free(c->connect_timer);
+    if (c->connect_timer)
+        event_free(c->connect_timer);
     gw_session_set_data(sess, NULL);
     rc_free(c);
 }

@@ -58,7 +58,7 @@ typedef enum { GW_TRANSPORT_POLLING, GW_TRANSPORT_WS } gw_transport;
 struct gw_session {
     gw_engine *e;
     gw_endpoint *ep;
-    char id[128];
+    char id[112]; /* a cluster id: base64url of 81 bytes at most (forward.c) */
     gw_transport transport;
     gw_conn *ws;    /* transport WS: the WebSocket */
     gw_conn *probe; /* polling, upgrading: the WebSocket being probed */

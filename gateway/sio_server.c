@@ -36,8 +36,12 @@ struct gw_sio_conn {
     LIST_HEAD(, gw_socket) sockets;
     int ever_connected;
     struct event *connect_timer;
-    /* A BINARY_* packet waiting for its attachments. */
-    int pending;
+    /* A BINARY_* packet waiting for its attachments; NULL almost always, so the
+       attachment bookkeeping is only allocated while it is needed. */
+    struct gw__pending *pending;
+};
+
+struct gw__pending {
     sio_packet pend;
     gw_attachments att;
     uint8_t *att_buf[SIO_MAX_ATTACHMENTS];
@@ -57,13 +61,14 @@ struct gw_sio {
 
 static void gw__sio_clear_pending(gw_sio_conn *c)
 {
-    if (!c->pending)
+    struct gw__pending *pd = c->pending;
+    if (!pd)
         return;
-    sio_packet_clear(&c->pend);
-    for (size_t i = 0; i < c->att.count; i++)
-        rc_free(c->att_buf[i]);
-    c->att.count = 0;
-    c->pending = 0;
+    sio_packet_clear(&pd->pend);
+    for (size_t i = 0; i < pd->att.count; i++)
+        rc_free(pd->att_buf[i]);
+    rc_free(pd);
+    c->pending = NULL;
 }
 
 static gw_socket *gw__sio_find(gw_sio_conn *c, const char *nsp, size_t len)
@@ -242,13 +247,14 @@ static void gw__sio_on_message(gw_session *sess, const uint8_t *data, size_t len
     if (binary) {
         if (!c->pending)
             return gw__sio_bad_packet(c, "binary message without a BINARY packet");
-        size_t i = c->att.count;
-        c->att_buf[i] = rc_memdup(data, len);
-        c->att.data[i] = c->att_buf[i];
-        c->att.len[i] = len;
-        c->att.count++;
-        if ((int)c->att.count == c->pend.attachments) {
-            gw__sio_dispatch(c, &c->pend, &c->att);
+        struct gw__pending *pd = c->pending;
+        size_t i = pd->att.count;
+        pd->att_buf[i] = rc_memdup(data, len);
+        pd->att.data[i] = pd->att_buf[i];
+        pd->att.len[i] = len;
+        pd->att.count++;
+        if ((int)pd->att.count == pd->pend.attachments) {
+            gw__sio_dispatch(c, &pd->pend, &pd->att);
             gw__sio_clear_pending(c);
         }
         return;
@@ -260,9 +266,8 @@ static void gw__sio_on_message(gw_session *sess, const uint8_t *data, size_t len
     if (r != 0)
         return gw__sio_bad_packet(c, r == RC_ETOOBIG ? "packet too large" : "malformed packet");
     if ((p.type == SIO_BINARY_EVENT || p.type == SIO_BINARY_ACK) && p.attachments > 0) {
-        c->pend = p;
-        c->pending = 1;
-        c->att.count = 0;
+        c->pending = rc_calloc(1, sizeof *c->pending);
+        c->pending->pend = p;
         return;
     }
     gw_attachments none = {0};

@@ -102,6 +102,9 @@ int main(int argc, char **argv)
     gw_sio *sio = gw_sio_new(engine, "/socket.io/", 1000, &h, NULL);
     if (gw_engine_listen(engine, &listen, err, sizeof err) != RC_OK) {
         fprintf(stderr, "roomcast-protocol-testserver: %s\n", err);
+        gw_engine_free(engine);
+        gw_sio_free(sio);
+        event_base_free(base);
         return 1;
     }
     printf("listening on %s:%d\n", listen.host, gw_engine_port(engine));

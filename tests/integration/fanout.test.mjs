@@ -11,7 +11,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  Proc, baseEnv, cli, createTopics, freePort, httpGet, newPrefix, startTail, waitFor, waitReady,
+  Proc, baseEnv, cli, createTopics, encodeDomainEvent, freePort, httpGet, metric, newPrefix,
+  produceLines, startTail, waitFor, waitReady,
 } from "./lib/harness.mjs";
 
 // ---- helpers -------------------------------------------------------------------------
@@ -29,13 +30,6 @@ async function startFanout(env, extra = {}) {
   return p;
 }
 
-// The value of one sample of /metrics, or 0 when it is absent.
-async function metric(port, name, labels = "") {
-  const r = await httpGet(`http://127.0.0.1:${port}/metrics`);
-  const want = labels ? `${name}{${labels}} ` : `${name} `;
-  const line = r.body.split("\n").find((l) => l.startsWith(want));
-  return line ? Number(line.slice(want.length)) : 0;
-}
 
 // Stops a `roomcast tail` (harness startTail) unless it has exited already.
 async function stopTail(t) {
@@ -50,43 +44,10 @@ async function stopClean(p, signal = "SIGTERM") {
   return st;
 }
 
-// A hand-written protobuf encoder for DomainEvent (proto/roomcast/v1/events.proto): proto3
-// strings (wire type 2) and an int64 (varint), default values left out as proto3 does.
-function varint(n) {
-  let v = BigInt(n);
-  const out = [];
-  while (v >= 0x80n) { out.push(Number(v & 0x7fn) | 0x80); v >>= 7n; }
-  out.push(Number(v));
-  return Buffer.from(out);
-}
-function strField(no, s) {
-  if (!s) return Buffer.alloc(0);
-  const b = Buffer.from(s, "utf8");
-  return Buffer.concat([varint((no << 3) | 2), varint(b.length), b]);
-}
-function encodeDomainEvent({ id, type, aggregateId = "", occurredAtMs = Date.now(), payload, producer = "fanout-test" }) {
-  const text = typeof payload === "string" ? payload : JSON.stringify(payload);
-  return Buffer.concat([
-    strField(1, id), strField(2, type), strField(3, aggregateId),
-    occurredAtMs ? Buffer.concat([varint(4 << 3), varint(occurredAtMs)]) : Buffer.alloc(0),
-    strField(5, text), strField(6, producer),
-  ]);
-}
-
 async function produceRaw(env, topic, key, value) {
   const r = await cli(["produce", topic, key], env, { input: value });
   assert.equal(r.code, 0, `roomcast produce ${topic}: ${r.stderr}`);
   return JSON.parse(r.stdout);
-}
-
-// lines: [{key, value: Buffer}] -> one `roomcast produce TOPIC --lines` run.
-async function produceLines(env, topic, lines) {
-  const input = lines.map((l) => `${l.key}\t${l.value.toString("hex")}\n`).join("");
-  const r = await cli(["produce", topic, "--lines"], env, { input, timeout: 120000 });
-  assert.equal(r.code, 0, `roomcast produce ${topic} --lines: ${r.stderr}`);
-  const out = JSON.parse(r.stdout);
-  assert.equal(out.produced, lines.length);
-  return out;
 }
 
 // Reads the whole rooms topic (read_committed) and returns its events. Asking for one more

@@ -232,33 +232,51 @@ export function encodeRoomEvent({ id, room, rooms = [room], event, args, produce
   ]);
 }
 
-// Produces many messages in one `roomcast produce TOPIC --lines` run: [{key, value}].
+// A DomainEvent, default values left out as proto3 does.
+export function encodeDomainEvent({ id, type, aggregateId = "", occurredAtMs = Date.now(), payload, producer = "test" }) {
+  const text = typeof payload === "string" ? payload : JSON.stringify(payload);
+  return Buffer.concat([
+    strField(1, id), strField(2, type), strField(3, aggregateId), intField(4, occurredAtMs),
+    strField(5, text), strField(6, producer),
+  ]);
+}
+
+// Produces many messages in one `roomcast produce TOPIC --lines` run: [{key, value}];
+// fails unless every one was acknowledged.
 export async function produceLines(env, topic, lines) {
   const input = lines.map((l) => `${l.key}\t${l.value.toString("hex")}\n`).join("");
   const r = await cli(["produce", topic, "--lines"], env, { input, timeout: 120000 });
   if (r.code !== 0) throw new Error(`roomcast produce ${topic}: ${r.stderr}`);
-  return JSON.parse(r.stdout);
+  const out = JSON.parse(r.stdout);
+  if (out.produced !== lines.length)
+    throw new Error(`roomcast produce ${topic}: ${out.produced} of ${lines.length} produced`);
+  return out;
 }
 
-// HAProxy (Debian's) in front of gateways, with the project's config file.
-export async function startHaproxy(gateways) {
-  const port = await freePort();
-  const env = {
-    PATH: process.env.PATH, LISTEN: `127.0.0.1:${port}`,
-    GATEWAY1: `127.0.0.1:${gateways[0].port}`, GATEWAY1_ADMIN_PORT: String(gateways[0].adminPort),
-    GATEWAY2: `127.0.0.1:${gateways[1].port}`, GATEWAY2_ADMIN_PORT: String(gateways[1].adminPort),
-  };
-  const { spawn } = await import("node:child_process");
-  const child = spawn("haproxy", ["-db", "-f", path.join(root, "deploy/haproxy/haproxy.cfg")],
-    { env, stdio: ["ignore", "pipe", "pipe"] });
+// Runs Debian's HAProxy with cfg and env until stop(); resolves once it listens on port.
+async function runHaproxy(cfg, port, env, cleanup = () => {}) {
+  const child = spawn("haproxy", ["-db", "-f", cfg], {
+    env: { PATH: process.env.PATH, LISTEN: `127.0.0.1:${port}`, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
   child.stdout.on("data", (d) => (log += d));
   child.stderr.on("data", (d) => (log += d));
+  const exited = once(child, "exit");
   await waitFor("haproxy to listen", () => new Promise((resolve) => {
     const s = net.connect(port, "127.0.0.1", () => { s.destroy(); resolve(true); });
     s.on("error", () => resolve(false));
-  }), 10000).catch((e) => { throw new Error(`${e.message}: ${log}`); });
-  return { port, url: `http://127.0.0.1:${port}`, stop: () => { child.kill(); return once(child, "exit"); }, log: () => log };
+  }), 10000).catch((e) => { child.kill(); cleanup(); throw new Error(`${e.message}: ${log}`); });
+  return {
+    port, url: `http://127.0.0.1:${port}`, log: () => log,
+    stop: async () => { child.kill(); await exited; cleanup(); },
+  };
+}
+
+// HAProxy in front of two gateways, with the project's config file as it ships.
+export async function startHaproxy(gateways) {
+  return runHaproxy(path.join(root, "deploy/haproxy/haproxy.cfg"), await freePort(), {
+    GATEWAY1: `127.0.0.1:${gateways[0].port}`, GATEWAY1_ADMIN_PORT: String(gateways[0].adminPort),
+    GATEWAY2: `127.0.0.1:${gateways[1].port}`, GATEWAY2_ADMIN_PORT: String(gateways[1].adminPort),
+  });
 }
 
 // Room events carry Socket.IO's recovery offset as their last argument (the client keeps
@@ -303,15 +321,5 @@ export async function startHaproxyN(gateways) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "roomcast-haproxy-"));
   const cfg = path.join(dir, "haproxy.cfg");
   fs.writeFileSync(cfg, `${base.trimEnd()}\n${servers}\n`);
-  const port = await freePort();
-  const child = spawn("haproxy", ["-db", "-f", cfg], {
-    env: { PATH: process.env.PATH, LISTEN: `127.0.0.1:${port}` }, stdio: ["ignore", "pipe", "pipe"] });
-  let log = "";
-  child.stdout.on("data", (d) => (log += d));
-  child.stderr.on("data", (d) => (log += d));
-  await waitFor("haproxy to listen", () => new Promise((resolve) => {
-    const s = net.connect(port, "127.0.0.1", () => { s.destroy(); resolve(true); });
-    s.on("error", () => resolve(false));
-  }), 10000).catch((e) => { throw new Error(`${e.message}: ${log}`); });
-  return { port, url: `http://127.0.0.1:${port}`, stop: () => { child.kill(); return once(child, "exit"); }, log: () => log };
+  return runHaproxy(cfg, await freePort(), {}, () => fs.rmSync(dir, { recursive: true, force: true }));
 }

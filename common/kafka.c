@@ -101,17 +101,6 @@ void rc_kafka_producer_defaults(rd_kafka_conf_t *conf)
     rc_kafka_set(conf, "enable.idempotence", "true");
 }
 
-int rc_kafka_reachable(rd_kafka_t *rk, int timeout_ms)
-{
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, NULL, &md, timeout_ms);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-        return 0;
-    int ok = md->broker_cnt > 0;
-    rd_kafka_metadata_destroy(md);
-    return ok;
-}
-
 int64_t rc_now_us(void)
 {
     struct timeval tv;

@@ -1,6 +1,6 @@
 /* kafka.h: what every roomcast process needs around librdkafka: topic names with the
  * configured prefix, a base configuration whose logs and errors go to our JSON log, and
- * a reachability probe for /readyz.
+ * the configuration roomcast's producers and readers share.
  *
  * Ownership follows librdkafka: a conf returned here is consumed by rd_kafka_new on
  * success and must be destroyed by the caller otherwise. */
@@ -41,8 +41,6 @@ rd_kafka_conf_t *rc_kafka_reader_conf_new(const char *brokers, const char *clien
  * (murmur2), so keys map to partitions as other Kafka clients map them. */
 void rc_kafka_producer_defaults(rd_kafka_conf_t *conf);
 
-/* Whether a broker answered a metadata request within timeout_ms. */
-int rc_kafka_reachable(rd_kafka_t *rk, int timeout_ms);
 
 /* Wall clock in microseconds, the unit of RoomEvent.produced_at_us. */
 int64_t rc_now_us(void);

@@ -1,5 +1,5 @@
 /* engine.c: connections of the Engine.IO server: accept (plain or TLS), parse HTTP
- * requests, route them (handshake, polling, WebSocket upgrade, fallback), and read and
+ * requests, route them (handshake, polling, WebSocket upgrade; anything else 404), and read and
  * write WebSocket frames. Sessions themselves live in session.c.
  *
  * Invariant: a gw_conn is freed only at the engine's safe point (gw__engine_safe_point),
@@ -94,12 +94,6 @@ void gw_engine_add_endpoint(gw_engine *e, const char *path, const gw_endpoint_ha
     ep->path_len = strlen(ep->path);
     ep->h = *h;
     ep->ctx = ctx;
-}
-
-void gw_engine_set_http_fallback(gw_engine *e, gw_http_fn fn, void *ctx)
-{
-    e->fallback = fn;
-    e->fallback_ctx = ctx;
 }
 
 const gw_engine_stats *gw_engine_get_stats(const gw_engine *e)
@@ -503,14 +497,6 @@ static void gw__handle_request(gw_conn *c, const http_request *req, const uint8_
     }
     rc_free(c->cors);
     c->cors = NULL;
-    gw_http_exchange x = {c, req, body, body_len};
-    char path[256];
-    snprintf(path, sizeof path, "%.*s", (int)(pl < 255 ? pl : 255), req->target);
-    char method[16];
-    snprintf(method, sizeof method, "%.*s", (int)(req->method_len < 15 ? req->method_len : 15),
-             req->method);
-    if (e->fallback && e->fallback(&x, method, path, e->fallback_ctx))
-        return;
     gw__conn_respond(c, 404, "text/plain", "not found", 9, NULL);
 }
 
@@ -651,31 +637,6 @@ static void gw__conn_event_cb(struct bufferevent *bev, short what, void *arg)
     if (what & BEV_EVENT_TIMEOUT)
         rc_log_debug("connection timed out", "{s:s}", "remote", c->remote);
     gw__conn_close(c);
-}
-
-/* ---- fallback helpers -------------------------------------------------------------------- */
-
-void gw_http_respond(gw_http_exchange *x, int status, const char *content_type, const void *body,
-                     size_t len)
-{
-    gw__conn_respond(x->c, status, content_type, body, len, NULL);
-}
-
-const char *gw_http_header(const gw_http_exchange *x, const char *name, size_t *len)
-{
-    return http_header_get(x->req, name, len);
-}
-
-const uint8_t *gw_http_body(const gw_http_exchange *x, size_t *len)
-{
-    *len = x->body_len;
-    return x->body;
-}
-
-const char *gw_http_target(const gw_http_exchange *x, size_t *len)
-{
-    *len = x->req->target_len;
-    return x->req->target;
 }
 
 struct event_base *gw_engine_base(gw_engine *e)

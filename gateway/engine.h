@@ -31,7 +31,6 @@ typedef struct ssl_ctx_st SSL_CTX;
 
 typedef struct gw_engine gw_engine;
 typedef struct gw_session gw_session;
-typedef struct gw_http_exchange gw_http_exchange;
 
 typedef struct {
     long ping_interval_ms;     /* 25000 */
@@ -64,11 +63,6 @@ typedef struct {
     void (*on_close)(gw_session *s, const char *reason, void *ctx);
 } gw_endpoint_handlers;
 
-/* Answers an HTTP request the engine does not handle itself (a demo page...). Return 1
- * after responding with gw_http_respond, 0 to let the engine answer 404. */
-typedef int (*gw_http_fn)(gw_http_exchange *x, const char *method, const char *path,
-                          void *ctx);
-
 /* Counters the engine keeps; the owner renders them as metrics. */
 typedef struct {
     uint64_t connections_accepted, connections_refused, sessions_opened;
@@ -86,7 +80,6 @@ gw_engine *gw_engine_new(struct event_base *base, const gw_engine_config *cfg);
 /* Serves Engine.IO sessions on path ("/socket.io/"). The engine keeps handlers and ctx. */
 void gw_engine_add_endpoint(gw_engine *e, const char *path, const gw_endpoint_handlers *h,
                             void *ctx);
-void gw_engine_set_http_fallback(gw_engine *e, gw_http_fn fn, void *ctx);
 /* Binds and listens; RC_EIO with errstr naming the address on failure. */
 int gw_engine_listen(gw_engine *e, const rc_addr *addr, char *errstr, size_t errlen);
 int gw_engine_port(const gw_engine *e);
@@ -113,19 +106,9 @@ void *gw_session_data(const gw_session *s);
 int gw_session_send(gw_session *s, gw_frame *f);
 /* Queues an open frame completed by tail (frame.h), with the same limits. */
 int gw_session_send_tail(gw_session *s, gw_frame *f, const char *tail, size_t tlen);
-/* Convenience: an Engine.IO MESSAGE whose data is text. */
-int gw_session_send_message(gw_session *s, const char *text, size_t len);
 /* Closes the session: on_close(reason) runs later, at a safe point. Idempotent. */
 void gw_session_close(gw_session *s, const char *reason);
 /* Bytes queued for this session right now. */
 size_t gw_session_queued(const gw_session *s);
-
-/* ---- plain HTTP answers (fallback handlers) ------------------------------------------------ */
-void gw_http_respond(gw_http_exchange *x, int status, const char *content_type, const void *body,
-                     size_t len);
-const char *gw_http_header(const gw_http_exchange *x, const char *name, size_t *len);
-/* The request body (POST), valid during the handler. */
-const uint8_t *gw_http_body(const gw_http_exchange *x, size_t *len);
-const char *gw_http_target(const gw_http_exchange *x, size_t *len);
 
 #endif

@@ -90,8 +90,6 @@ struct gw_engine {
     int port;
     gw_endpoint endpoints[GW_MAX_ENDPOINTS];
     size_t nendpoints;
-    gw_http_fn fallback;
-    void *fallback_ctx;
     rc_map *sessions; /* id -> gw_session */
     LIST_HEAD(, gw_conn) conns;
     LIST_HEAD(, gw_session) all_sessions;
@@ -105,12 +103,6 @@ struct gw_engine {
     gw_engine_stats stats;
 };
 
-struct gw_http_exchange {
-    gw_conn *c;
-    const http_request *req;
-    const uint8_t *body;
-    size_t body_len;
-};
 
 /* engine.c */
 void gw__conn_close(gw_conn *c);

@@ -215,14 +215,6 @@ int gw_session_send_tail(gw_session *s, gw_frame *f, const char *tail, size_t tl
     return r;
 }
 
-int gw_session_send_message(gw_session *s, const char *text, size_t len)
-{
-    gw_frame *f = gw_frame_new('4', text, len, 0, NULL, NULL);
-    int r = gw_session_send(s, f);
-    gw_frame_unref(f);
-    return r;
-}
-
 static void gw__session_send_control(gw_session *s, char digit, const char *data)
 {
     gw_frame *f = gw_frame_new(digit, data, strlen(data), 0, NULL, NULL);

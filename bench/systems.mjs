@@ -10,9 +10,12 @@
 import fs from "node:fs";
 import path from "node:path";
 import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { Child, freePort, httpText, metric, waitFor } from "./lib.mjs";
 
-export const SECRET = "roomcast-benchmark-secret-0123456789abcdef";
+// Fresh per run: the gateway refuses the sample values the repository published.
+export const SECRET = randomBytes(32).toString("hex");
+const CLUSTER_SECRET = randomBytes(32).toString("hex");
 
 export class Roomcast {
   constructor(ctx) {
@@ -25,7 +28,8 @@ export class Roomcast {
     // ROOMCAST_RECOVERY_WINDOW passes through, to measure what recovery costs (0 = off)
     const recovery = process.env.ROOMCAST_RECOVERY_WINDOW ? { ROOMCAST_RECOVERY_WINDOW: process.env.ROOMCAST_RECOVERY_WINDOW } : {};
     return { PATH: process.env.PATH, HOME: process.env.HOME, ROOMCAST_KAFKA_BROKERS: this.ctx.brokers,
-      ROOMCAST_TOPIC_PREFIX: this.prefix, ROOMCAST_JWT_SECRET: SECRET, ROOMCAST_LOG_LEVEL: "warn",
+      ROOMCAST_TOPIC_PREFIX: this.prefix, ROOMCAST_JWT_SECRET: SECRET,
+      ROOMCAST_CLUSTER_SECRET: CLUSTER_SECRET, ROOMCAST_LOG_LEVEL: "warn",
       ...recovery, ...extra };
   }
   async start({ fanout = false, gatewayBin } = {}) {

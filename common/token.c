@@ -234,11 +234,7 @@ int rc_token_keys_new(const char *hs256_secret, const char *pem_file, const char
         k->alg = RC_TOKEN__HS256;
         k->secret_len = strlen(hs256_secret);
         k->secret = rc_memdup(hs256_secret, k->secret_len);
-        k->can_sign = 1;
-        /* RFC 7518 §3.2 wants a key as long as the hash; refusing shorter ones would
-         * break deployments whose existing secret is shorter, so only say so. */
-        if (k->secret_len < 32)
-            rc_log_warn("ROOMCAST_JWT_SECRET is shorter than 32 bytes", NULL);
+        k->can_sign = 1; /* its strength is the gateway's start policy (common/secret.h) */
     } else {
         int rc = rc_token__load_pem(k, pem_file, errstr, errlen);
         if (rc != RC_OK) {

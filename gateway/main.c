@@ -6,8 +6,6 @@
  * elsewhere without a stampede. */
 #include <event2/event.h>
 #include <jansson.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/ssl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,7 +17,9 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/token.h"
+#include "common/secret.h"
 #include "gateway/app.h"
+#include "gateway/cluster.h"
 #include "gateway/settings.h"
 
 typedef struct {
@@ -215,6 +215,14 @@ int main(int argc, char **argv)
         goto out;
     }
     rc_log_init("gateway", (rc_log_level)rc_log_level_parse(g.cfg.log_level));
+    int open_policy = !strcmp(g.cfg.room_policy, "open");
+    gw_cluster_key ck;
+    if ((g.cfg.jwt_secret &&
+         rc_secret_check("ROOMCAST_JWT_SECRET", g.cfg.jwt_secret, open_policy, err, sizeof err)) ||
+        gw_cluster_key_load(&g.cfg, &ck, err, sizeof err) != RC_OK) {
+        status = 2;
+        goto out;
+    }
     if (rc_token_keys_new(g.cfg.jwt_secret, g.cfg.jwt_public_key_file, g.cfg.jwt_issuer,
                           g.cfg.jwt_audience, &keys, err, sizeof err) != 0 ||
         (g.cfg.tls_cert_file && !(tls = tls_ctx(&g.cfg, err, sizeof err)))) {
@@ -230,14 +238,10 @@ int main(int argc, char **argv)
         status = 2;
         goto out;
     }
-    /* one shared secret signs recovery tokens and session ids across gateways */
-    const char *shared = g.cfg.recovery_secret ? g.cfg.recovery_secret : g.cfg.jwt_secret;
-    uint8_t cluster_key[32];
-    if (shared) {
-        unsigned int kl = sizeof cluster_key;
-        HMAC(EVP_sha256(), shared, (int)strlen(shared), (const unsigned char *)"roomcast cluster v1",
-             19, cluster_key, &kl);
-    }
+    /* the cluster secret signs session ids (and what relays carry) across gateways */
+    uint8_t session_key[32];
+    if (ck.set)
+        gw_cluster_key_derive(&ck, GW_CLUSTER_PURPOSE_SESSION_IDS, session_key);
     gw_engine_config ec = {
         .ping_interval_ms = g.cfg.ping_interval_ms,
         .ping_timeout_ms = g.cfg.ping_timeout_ms,
@@ -250,7 +254,7 @@ int main(int argc, char **argv)
         .out_soft_ms = g.cfg.slow_client_ms,
         .allowed_origins = g.cfg.allowed_origins,
         .tls = tls,
-        .cluster_key = shared ? cluster_key : NULL,
+        .cluster_key = ck.set ? session_key : NULL,
         .advertise = g.cfg.advertise_addr,
         .max_forwards = 10000,
     };
@@ -263,13 +267,9 @@ int main(int argc, char **argv)
     }
     g.app = gw_app_new(g.base, &g.cfg, g.engine, g.metrics, keys, up, authz);
     gw_recovery_key rkey;
-    const char *rsecret = g.cfg.recovery_secret ? g.cfg.recovery_secret : g.cfg.jwt_secret;
-    int recovery = g.cfg.recovery_window > 0 && rsecret;
+    int recovery = g.cfg.recovery_window > 0 && ck.set;
     if (recovery)
-        gw_recovery_key_init(&rkey, rsecret, strlen(rsecret));
-    else if (g.cfg.recovery_window > 0)
-        rc_log_warn("connection state recovery is off: set ROOMCAST_RECOVERY_SECRET (the same "
-                    "on every gateway) to turn it on with public-key tokens", NULL);
+        gw_cluster_key_derive(&ck, GW_CLUSTER_PURPOSE_RECOVERY, rkey.key);
     gw_delivery_config dc = {g.cfg.kafka_brokers,
                              rc_kafka_topic(g.cfg.topic_prefix, RC_TOPIC_ROOMS, topic, sizeof topic),
                              client_id, recovery ? &rkey : NULL};

@@ -10,14 +10,14 @@
 
 static rc_cfg_item *gw__items(gw_settings *s, size_t *n)
 {
-    static rc_cfg_item items[32];
+    static rc_cfg_item items[64];
     rc_cfg_item t[] = {
         {"ROOMCAST_KAFKA_BROKERS", RC_CFG_HOSTPORTS, "localhost:9092", &s->kafka_brokers, 0, 0, NULL,
          "Kafka bootstrap servers"},
         {"ROOMCAST_LISTEN", RC_CFG_ADDR, "0.0.0.0:3000", &s->listen, 0, 0, NULL,
          "client listener (HTTP + WebSocket, path /socket.io/)"},
-        {"ROOMCAST_ADMIN_LISTEN", RC_CFG_ADDR, "0.0.0.0:9100", &s->admin_listen, 0, 0, NULL,
-         "/metrics, /healthz, /readyz"},
+        {"ROOMCAST_ADMIN_LISTEN", RC_CFG_ADDR, "127.0.0.1:9100", &s->admin_listen, 0, 0, NULL,
+         "/metrics, /healthz, /readyz (loopback unless set: containers set 0.0.0.0:9100)"},
         {"ROOMCAST_JWT_SECRET", RC_CFG_STRING, NULL, &s->jwt_secret, 0, 0, NULL, "HS256 key"},
         {"ROOMCAST_JWT_PUBLIC_KEY_FILE", RC_CFG_FILE, NULL, &s->jwt_public_key_file, 0, 0, NULL,
          "PEM key for RS256 / ES256"},
@@ -38,9 +38,12 @@ static rc_cfg_item *gw__items(gw_settings *s, size_t *n)
          "prepended to every topic name"},
         {"ROOMCAST_RECOVERY_WINDOW", RC_CFG_INT, "120", &s->recovery_window, 0, 86400, NULL,
          "seconds within which a reconnecting client gets what it missed (0: recovery off)"},
+        {"ROOMCAST_CLUSTER_SECRET", RC_CFG_STRING, NULL, &s->cluster_secret, 0, 0, NULL,
+         "the gateways' shared key for recovery tokens, session ids and relays: 32+ random "
+         "bytes, the same on every gateway, unlike ROOMCAST_JWT_SECRET (required unless "
+         "ROOMCAST_ROOM_POLICY=open)"},
         {"ROOMCAST_RECOVERY_SECRET", RC_CFG_STRING, NULL, &s->recovery_secret, 0, 0, NULL,
-         "key signing recovery tokens, the same on every gateway (default: derived from "
-         "ROOMCAST_JWT_SECRET; required for recovery with a public-key JWT setup)"},
+         "deprecated name of ROOMCAST_CLUSTER_SECRET"},
         {"ROOMCAST_DRAIN_SECONDS", RC_CFG_INT, "20", &s->drain_seconds, 0, 3600, NULL,
          "how long SIGTERM takes to move sockets elsewhere"},
         {"ROOMCAST_LOG_LEVEL", RC_CFG_ENUM, "info", &s->log_level, 0, 0, "debug,info,warn,error",
@@ -73,6 +76,41 @@ static rc_cfg_item *gw__items(gw_settings *s, size_t *n)
          "the authorization URL's answer time; past it the join is refused"},
         {"ROOMCAST_AUTHZ_CACHE_SECONDS", RC_CFG_INT, "30", &s->authz_cache_seconds, 0, 86400, NULL,
          "how long authorization decisions are remembered"},
+        {"ROOMCAST_AUTHZ_MAX_PENDING_PER_SOCKET", RC_CFG_INT, "4", &s->authz_max_pending_per_socket,
+         1, 1000, NULL, "authorization checks one socket may wait for at once; more are refused "
+         "(\"too_many_pending\")"},
+        {"ROOMCAST_AUTHZ_MAX_PENDING", RC_CFG_INT, "1000", &s->authz_max_pending, 1, 1000000, NULL,
+         "authorization checks in flight on this gateway; more are refused (\"busy\")"},
+        {"ROOMCAST_AUTHZ_CACHE_ENTRIES", RC_CFG_INT, "20000", &s->authz_cache_entries, 1, 10000000,
+         NULL, "entries of each decision cache (allowed and denied apart, least recently used "
+         "evicted)"},
+        {"ROOMCAST_JWT_REQUIRE_EXP", RC_CFG_BOOL, "true", &s->jwt_require_exp, 0, 0, NULL,
+         "refuse tokens without exp"},
+        {"ROOMCAST_JWT_MAX_LIFETIME_SECONDS", RC_CFG_INT, "86400", &s->jwt_max_lifetime, 0,
+         315360000, NULL, "longest token lifetime accepted (exp - iat, or exp - now without "
+         "iat); 0: any"},
+        {"ROOMCAST_JWT_LEEWAY_SECONDS", RC_CFG_INT, "30", &s->jwt_leeway, 0, 600, NULL,
+         "clock skew forgiven on exp, nbf and iat"},
+        {"ROOMCAST_CLIENT_EVENT_RATE", RC_CFG_INT, "50", &s->event_rate, 1, 1000000, NULL,
+         "client events (emits) per second per socket (token bucket refill)"},
+        {"ROOMCAST_CLIENT_EVENT_BURST", RC_CFG_INT, "100", &s->event_burst, 1, 1000000, NULL,
+         "client events a socket may send at once (token bucket size)"},
+        {"ROOMCAST_CLIENT_EVENT_DISCONNECT_AFTER", RC_CFG_INT, "1000", &s->event_disconnect_after,
+         0, 100000000, NULL, "rate-limited events within 10 s after which the socket is "
+         "disconnected (0: never)"},
+        {"ROOMCAST_UPSTREAM_PENDING_PER_SOCKET", RC_CFG_INT, "100", &s->upstream_pending_per_socket,
+         1, 1000000, NULL, "client events of one socket waiting for Kafka; more are refused "
+         "(\"busy\")"},
+        {"ROOMCAST_UPSTREAM_PENDING_BYTES_PER_SOCKET", RC_CFG_INT, "4194304",
+         &s->upstream_pending_bytes_per_socket, 1024, 1073741824, NULL,
+         "bytes of one socket's client events waiting for Kafka; more are refused (\"busy\")"},
+        {"ROOMCAST_UPSTREAM_QUEUE_MESSAGES", RC_CFG_INT, "100000", &s->upstream_queue_messages, 1,
+         10000000, NULL, "client events waiting for Kafka on this gateway"},
+        {"ROOMCAST_UPSTREAM_QUEUE_BYTES", RC_CFG_INT, "67108864", &s->upstream_queue_bytes, 1048576,
+         2147483647, NULL, "bytes of client events waiting for Kafka on this gateway"},
+        {"ROOMCAST_MAX_ROOMS_PER_SOCKET", RC_CFG_INT, "64", &s->max_rooms_per_socket, 4, 64, NULL,
+         "rooms one socket may be in (its automatic ones included); joins past it are refused "
+         "(\"too_many_rooms\"); at most 64, what connection state recovery carries"},
     };
     memcpy(items, t, sizeof t);
     *n = sizeof t / sizeof t[0];

@@ -36,6 +36,22 @@ typedef struct {
     long slow_client_ms;
     long authz_timeout_ms;
     long authz_cache_seconds;
+    /* issue 12: tokens, secrets and the bounds a client's requests push against */
+    char *cluster_secret;
+    int jwt_require_exp;
+    long jwt_max_lifetime;
+    long jwt_leeway;
+    long authz_max_pending_per_socket;
+    long authz_max_pending;
+    long authz_cache_entries;
+    long event_rate;
+    long event_burst;
+    long event_disconnect_after;
+    long upstream_pending_per_socket;
+    long upstream_pending_bytes_per_socket;
+    long upstream_queue_messages;
+    long upstream_queue_bytes;
+    long max_rooms_per_socket;
 } gw_settings;
 
 /* 0 on success; RC_ENOENT after printing usage (--help); RC_EINVAL with errstr. */

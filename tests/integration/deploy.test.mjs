@@ -40,8 +40,11 @@ test("docker-compose.yml: the topology, its variables, ports and health checks",
     const env = s[name].environment;
     for (const v of envNames(env)) assert.ok(settings.has(v), `${name}: ${v} is not a roomcast setting`);
     assert.equal(env.ROOMCAST_KAFKA_BROKERS, "kafka:9092", name);
-    assert.ok("ROOMCAST_JWT_SECRET" in env, `${name}: ROOMCAST_JWT_SECRET`);
+    // the operator's value or a stop: compose ships no secret
+    assert.match(env.ROOMCAST_JWT_SECRET, /^\$\{ROOMCAST_JWT_SECRET:\?.+\}$/, `${name}: ROOMCAST_JWT_SECRET`);
   }
+  for (const name of ["gateway-1", "gateway-2"])
+    assert.match(s[name].environment.ROOMCAST_CLUSTER_SECRET, /^\$\{ROOMCAST_CLUSTER_SECRET:\?.+\}$/, name);
   assert.deepEqual(argv(s.topics).slice(0, 3), ["roomcast", "topics", "create"]);
   assert.equal(s.topics.restart, "no");
   assert.equal(s.topics.depends_on.kafka.condition, "service_healthy");
@@ -164,11 +167,16 @@ test("Kubernetes (kustomize): objects, probes on the admin port, drain timing, P
   const settings = await knownSettings();
   const find = (kind, name) => objects.find((o) => o.obj.kind === kind && o.obj.metadata.name === name)?.obj;
   const cm = objects.find((o) => o.obj.kind === "ConfigMap").obj;
-  const secret = objects.find((o) => o.obj.kind === "Secret").obj;
+  // the secrets are generated from files the operator provides: no value ships here
+  assert.ok(!objects.some((o) => o.obj.kind === "Secret"), "no Secret with a value in deploy/k8s");
+  const gen = kustomization.secretGenerator.find((g) => g.name === "roomcast-secrets");
+  const secretKeys = gen.files.map((f) => f.split("=")[0]);
+  for (const f of gen.files) assert.match(f, /^ROOMCAST_[A-Z_]+=secrets\/[a-z-]+$/, "read from deploy/k8s/secrets/");
+  assert.ok((await read(".gitignore")).includes("/deploy/k8s/secrets/"), "the secret files are never committed");
   assert.ok(kustomization.namespace);
   for (const v of Object.keys(cm.data)) assert.ok(settings.has(v), `ConfigMap: ${v}`);
-  for (const v of Object.keys(secret.stringData ?? secret.data)) assert.ok(settings.has(v), `Secret: ${v}`);
-  assert.ok("ROOMCAST_JWT_SECRET" in (secret.stringData ?? secret.data));
+  for (const v of secretKeys) assert.ok(settings.has(v), `Secret: ${v}`);
+  assert.deepEqual(secretKeys.sort(), ["ROOMCAST_CLUSTER_SECRET", "ROOMCAST_JWT_SECRET"]);
   assert.ok(cm.data.ROOMCAST_KAFKA_BROKERS);
   const images = new Set(kustomization.images.map((i) => i.name));
   const compose = await loadCompose();
@@ -183,7 +191,7 @@ test("Kubernetes (kustomize): objects, probes on the admin port, drain timing, P
         assert.ok(settings.has(e.name) || env.slice(i + 1).some((l) => String(l.value).includes(`$(${e.name})`)), `${what}: ${e.name}`);
       for (const f of ctr.envFrom ?? []) {
         if (f.configMapRef) assert.equal(f.configMapRef.name, cm.metadata.name);
-        if (f.secretRef) assert.equal(f.secretRef.name, secret.metadata.name);
+        if (f.secretRef) assert.equal(f.secretRef.name, gen.name);
       }
       assert.equal(ctr.securityContext.allowPrivilegeEscalation, false);
     }
@@ -242,13 +250,31 @@ test("Kubernetes (kustomize): objects, probes on the admin port, drain timing, P
   const job = objects.find((o) => o.obj.kind === "Job").obj;
   checkPod(job.spec.template.spec, "topics job");
   assert.deepEqual(job.spec.template.spec.containers[0].command.slice(0, 3), ["roomcast", "topics", "create"]);
-  // kustomize itself, where installed
-  for (const tool of [["kustomize", ["build"]], ["kubectl", ["kustomize"]]]) {
-    const r = await run(tool[0], [...tool[1], path.join(root, "deploy/k8s")]);
-    if (r.code === "ENOENT") continue;
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(YAML.parseAllDocuments(r.stdout).length, objects.length);
-    break;
+  // kustomize itself, where installed: it stops until the operator provides the secrets,
+  // then generates the Secret the gateways read
+  const { cp, mkdtemp, mkdir, rm, writeFile } = await import("node:fs/promises");
+  const os = await import("node:os");
+  const tmp = await mkdtemp(path.join(os.tmpdir(), "roomcast-k8s-"));
+  try {
+    await cp(path.join(root, "deploy/k8s"), tmp, { recursive: true, filter: (f) => !f.includes("/secrets") });
+    for (const tool of [["kustomize", ["build"]], ["kubectl", ["kustomize"]]]) {
+      const refused = await run(tool[0], [...tool[1], tmp]);
+      if (refused.code === "ENOENT") continue;
+      assert.notEqual(refused.code, 0, "no secret files: kustomize stops");
+      await mkdir(path.join(tmp, "secrets"), { mode: 0o700 });
+      for (const f of gen.files) await writeFile(path.join(tmp, f.split("=")[1]), "x".repeat(64), { mode: 0o600 });
+      const r = await run(tool[0], [...tool[1], tmp]);
+      assert.equal(r.code, 0, r.stderr);
+      const built = YAML.parseAllDocuments(r.stdout).map((d) => d.toJS());
+      assert.equal(built.length, objects.length + 1);
+      const sec = built.find((o) => o.kind === "Secret");
+      assert.deepEqual(Object.keys(sec.data).sort(), ["ROOMCAST_CLUSTER_SECRET", "ROOMCAST_JWT_SECRET"]);
+      const gwPod = built.find((o) => o.kind === "Deployment" && o.metadata.name === "roomcast-gateway").spec.template.spec;
+      assert.ok(gwPod.containers[0].envFrom.some((f) => f.secretRef?.name === sec.metadata.name), "the gateways read it");
+      break;
+    }
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
   }
 });
 

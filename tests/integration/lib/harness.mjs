@@ -13,7 +13,10 @@ export const bin = (name) => path.join(root, process.env.ROOMCAST_BIN_DIR || "bu
 export const brokers = process.env.ROOMCAST_TEST_BROKERS;
 if (!brokers) throw new Error("ROOMCAST_TEST_BROKERS is not set: run the tests with scripts/test");
 
-export const JWT_SECRET = "integration-test-secret-0123456789";
+// Fresh secrets for each test process: the gateway refuses every sample value the
+// repository ever published (common/secret.c), this file's old constant among them.
+export const JWT_SECRET = randomBytes(32).toString("base64url");
+export const CLUSTER_SECRET = randomBytes(32).toString("base64url");
 
 // Each call gives a new prefix: topics of one test never reach another.
 export function newPrefix(name) {
@@ -40,6 +43,7 @@ export function baseEnv(prefix, extra = {}) {
     ROOMCAST_KAFKA_BROKERS: brokers,
     ROOMCAST_TOPIC_PREFIX: prefix,
     ROOMCAST_JWT_SECRET: JWT_SECRET,
+    ROOMCAST_CLUSTER_SECRET: CLUSTER_SECRET,
     ...extra,
   };
 }

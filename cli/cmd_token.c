@@ -1,6 +1,9 @@
 /* cmd_token.c: `roomcast token --sub ID --role ROLE [--exp SECONDS] [--room ROOM]` prints a
  * JWT signed with the configured key: ROOMCAST_JWT_SECRET (HS256), or
- * ROOMCAST_JWT_PRIVATE_KEY_FILE (RS256 / ES256; the gateway holds only the public key). */
+ * ROOMCAST_JWT_PRIVATE_KEY_FILE (RS256 / ES256; the gateway holds only the public key).
+ * With --room it is a room grant, typed as one ("typ": "roomcast-grant+jwt", token.h),
+ * which the gateway never takes for a login token. Every token has an exp (default an
+ * hour): the gateway refuses tokens without one, or longer-lived than its maximum. */
 #include <stdio.h>
 #include <string.h>
 
@@ -18,7 +21,9 @@ int cli_cmd_token(const cli_settings *s, int argc, char **argv)
     const char *sub = cli_flag(&f, "sub"), *role = cli_flag(&f, "role");
     if (!sub || !*sub || f.npositional) {
         fprintf(stderr, "usage: roomcast token --sub ID [--role buyer|seller|admin] "
-                        "[--exp SECONDS] [--room ROOM]\n");
+                        "[--exp SECONDS] [--room ROOM]\n"
+                        "  --room ROOM  a room grant for ROOM (request-*, chat-*) instead of a "
+                        "login token\n");
         return 2;
     }
     if (role && rc_role_parse(role) == RC_ROLE_NONE) {

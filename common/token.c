@@ -29,6 +29,7 @@
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/alloc.h"
 #include "common/b64url.h"
@@ -51,6 +52,7 @@ struct rc_token_keys {
     int can_sign;   /* a secret, or a private key */
     char *issuer;   /* NULL: unchecked */
     char *audience; /* NULL: unchecked */
+    rc_token_policy policy;
 };
 
 /* ---- roles and names ------------------------------------------------------------------ */
@@ -91,6 +93,9 @@ const char *rc_token_result_name(int r)
     case RC_TOKEN_BAD_AUDIENCE: return "bad_audience";
     case RC_TOKEN_NO_SUBJECT: return "no_subject";
     case RC_TOKEN_TOO_LONG: return "too_long";
+    case RC_TOKEN_NO_EXPIRY: return "no_exp";
+    case RC_TOKEN_LIFETIME: return "lifetime_too_long";
+    case RC_TOKEN_WRONG_TYPE: return "wrong_type";
     default: return "unknown";
     }
 }
@@ -230,6 +235,7 @@ int rc_token_keys_new(const char *hs256_secret, const char *pem_file, const char
         return RC_EINVAL;
     }
     rc_token_keys *k = rc_calloc(1, sizeof *k);
+    k->policy = (rc_token_policy)RC_TOKEN_POLICY_DEFAULT;
     if (has_secret) {
         k->alg = RC_TOKEN__HS256;
         k->secret_len = strlen(hs256_secret);
@@ -248,6 +254,11 @@ int rc_token_keys_new(const char *hs256_secret, const char *pem_file, const char
         k->audience = rc_strdup(audience);
     *out = k;
     return RC_OK;
+}
+
+void rc_token_keys_set_policy(rc_token_keys *k, const rc_token_policy *p)
+{
+    k->policy = *p;
 }
 
 void rc_token_keys_free(rc_token_keys *k)
@@ -358,24 +369,42 @@ static int rc_token__numeric_date(const json_t *v, int64_t *out)
     return -1;
 }
 
-static int rc_token__check_times(const json_t *claims, int64_t now, rc_token_claims *out)
+/* The claim name as a NumericDate into *t: 0 when present, 1 when absent, or MALFORMED. */
+static int rc_token__date_claim(const json_t *claims, const char *name, int64_t *t)
 {
-    int64_t t;
-    const json_t *v = json_object_get(claims, "exp");
-    if (v) {
-        if (rc_token__numeric_date(v, &t) != 0)
-            return RC_TOKEN_MALFORMED;
-        if (now >= t + RC_TOKEN_LEEWAY) /* RFC 7519 §4.1.4: valid only before exp */
+    const json_t *v = json_object_get(claims, name);
+    if (!v)
+        return 1;
+    return rc_token__numeric_date(v, t) == 0 ? 0 : RC_TOKEN_MALFORMED;
+}
+
+/* exp (required by the policy or for a grant), its distance (the lifetime), nbf. */
+static int rc_token__check_times(const rc_token_policy *pol, rc_token_kind kind,
+                                 const json_t *claims, int64_t now, rc_token_claims *out)
+{
+    int64_t exp = 0, iat = now, nbf = 0;
+    int r = rc_token__date_claim(claims, "exp", &exp);
+    if (r < 0)
+        return r;
+    if (r == 1 && (pol->require_exp || kind == RC_TOKEN_GRANT))
+        return RC_TOKEN_NO_EXPIRY;
+    if (r == 0) {
+        if (now >= exp + pol->leeway) /* RFC 7519 §4.1.4: valid only before exp */
             return RC_TOKEN_EXPIRED;
-        out->exp = t;
+        int ri = rc_token__date_claim(claims, "iat", &iat);
+        if (ri < 0)
+            return ri;
+        /* from its issue, or from now for one issued "later" than now: never shorter
+           than what is left of it */
+        if (pol->max_lifetime > 0 && exp - (iat < now ? iat : now) > pol->max_lifetime)
+            return RC_TOKEN_LIFETIME;
+        out->exp = exp;
     }
-    v = json_object_get(claims, "nbf");
-    if (v) {
-        if (rc_token__numeric_date(v, &t) != 0)
-            return RC_TOKEN_MALFORMED;
-        if (t - RC_TOKEN_LEEWAY > now)
-            return RC_TOKEN_NOT_YET_VALID;
-    }
+    r = rc_token__date_claim(claims, "nbf", &nbf);
+    if (r < 0)
+        return r;
+    if (r == 0 && nbf - pol->leeway > now)
+        return RC_TOKEN_NOT_YET_VALID;
     return RC_TOKEN_OK;
 }
 
@@ -427,10 +456,10 @@ static int rc_token__subject(const json_t *claims, char *dst, size_t cap)
     return RC_TOKEN_NO_SUBJECT;
 }
 
-static int rc_token__check_claims(const rc_token_keys *k, const json_t *claims, int64_t now,
-                                  rc_token_claims *out)
+static int rc_token__check_claims(const rc_token_keys *k, rc_token_kind kind,
+                                  const json_t *claims, int64_t now, rc_token_claims *out)
 {
-    int r = rc_token__check_times(claims, now, out);
+    int r = rc_token__check_times(&k->policy, kind, claims, now, out);
     if (r != RC_TOKEN_OK)
         return r;
     if (k->issuer && !rc_token__str_eq(json_object_get(claims, "iss"), k->issuer))
@@ -446,9 +475,13 @@ static int rc_token__check_claims(const rc_token_keys *k, const json_t *claims, 
     const json_t *role = json_object_get(claims, "role");
     out->role = json_is_string(role) ? rc_role_parse(json_string_value(role)) : RC_ROLE_NONE;
     const json_t *room = json_object_get(claims, "room");
-    if (room && !json_is_null(room)) {
+    if (json_is_null(room))
+        room = NULL;
+    if ((room != NULL) != (kind == RC_TOKEN_GRANT))
+        return RC_TOKEN_WRONG_TYPE; /* a grant's claims are never a login, nor the reverse */
+    if (room) {
         size_t n = json_string_length(room); /* 0 for a non-string */
-        if (!json_is_string(room) || n >= sizeof out->room)
+        if (!json_is_string(room) || n == 0 || n >= sizeof out->room)
             return RC_TOKEN_MALFORMED;
         memcpy(out->room, json_string_value(room), n);
         out->room[n] = '\0';
@@ -473,8 +506,20 @@ static json_t *rc_token__json_part(const char *b64, size_t len, unsigned char *s
     return obj;
 }
 
-static int rc_token__check_header(const rc_token_keys *k, const char *b64, size_t len,
-                                  unsigned char *scratch)
+/* Whether a header's typ names a room grant: RFC 7515 §4.1.9 media types compare
+ * case-insensitively, and "application/" may be left out. */
+static int rc_token__is_grant_typ(const json_t *typ)
+{
+    if (!json_is_string(typ))
+        return 0;
+    const char *t = json_string_value(typ);
+    if (!strncasecmp(t, "application/", 12))
+        t += 12;
+    return !strcasecmp(t, RC_TOKEN_GRANT_TYP);
+}
+
+static int rc_token__check_header(const rc_token_keys *k, rc_token_kind kind, const char *b64,
+                                  size_t len, unsigned char *scratch)
 {
     json_t *h = rc_token__json_part(b64, len, scratch);
     if (!h)
@@ -484,12 +529,14 @@ static int rc_token__check_header(const rc_token_keys *k, const char *b64, size_
         r = RC_TOKEN_BAD_ALG;
     else if (json_object_get(h, "crit"))
         r = RC_TOKEN_MALFORMED; /* RFC 7515 §4.1.11: we understand no extension */
+    else if (rc_token__is_grant_typ(json_object_get(h, "typ")) != (kind == RC_TOKEN_GRANT))
+        r = RC_TOKEN_WRONG_TYPE;
     json_decref(h);
     return r;
 }
 
-static int rc_token__verify(const rc_token_keys *k, const char *token, size_t len, int64_t now,
-                            rc_token_claims *out)
+static int rc_token__verify(const rc_token_keys *k, rc_token_kind kind, const char *token,
+                            size_t len, int64_t now, rc_token_claims *out)
 {
     /* Decoded parts are never longer than the token; one scratch buffer serves them all. */
     unsigned char scratch[RC_TOKEN_MAX_LEN];
@@ -503,7 +550,7 @@ static int rc_token__verify(const rc_token_keys *k, const char *token, size_t le
     if (!dot2 || memchr(dot2 + 1, '.', (size_t)(end - dot2 - 1)))
         return RC_TOKEN_MALFORMED;
 
-    int r = rc_token__check_header(k, token, (size_t)(dot1 - token), scratch);
+    int r = rc_token__check_header(k, kind, token, (size_t)(dot1 - token), scratch);
     if (r != RC_TOKEN_OK)
         return r;
     long siglen = rc_b64url_decode(dot2 + 1, (size_t)(end - dot2 - 1), scratch);
@@ -515,16 +562,16 @@ static int rc_token__verify(const rc_token_keys *k, const char *token, size_t le
     json_t *claims = rc_token__json_part(dot1 + 1, (size_t)(dot2 - dot1 - 1), scratch);
     if (!claims)
         return RC_TOKEN_MALFORMED;
-    r = rc_token__check_claims(k, claims, now, out);
+    r = rc_token__check_claims(k, kind, claims, now, out);
     json_decref(claims);
     return r;
 }
 
-int rc_token_verify(const rc_token_keys *k, const char *token, size_t len, int64_t now,
-                    rc_token_claims *out)
+int rc_token_verify(const rc_token_keys *k, rc_token_kind kind, const char *token, size_t len,
+                    int64_t now, rc_token_claims *out)
 {
     memset(out, 0, sizeof *out);
-    int r = rc_token__verify(k, token, len, now, out);
+    int r = rc_token__verify(k, kind, token, len, now, out);
     if (r != RC_TOKEN_OK)
         memset(out, 0, sizeof *out); /* half-filled claims must not be mistaken for a user */
     return r;
@@ -606,8 +653,10 @@ static const char *rc_token__sign_refusal(const rc_token_keys *k, const char *su
         return "sub must be 1 to 127 bytes";
     if (role && rc_role_parse(role) == RC_ROLE_NONE)
         return "role must be buyer, seller or admin";
-    if (room && strlen(room) >= sizeof(((rc_token_claims *)0)->room))
-        return "room must be at most 255 bytes";
+    if (room && (!*room || strlen(room) >= sizeof(((rc_token_claims *)0)->room)))
+        return "room must be 1 to 255 bytes";
+    if (room && ttl <= 0)
+        return "a room grant needs an expiry";
     if (ttl > 0 && now > DATE_CLAMP - ttl)
         return "expiry is out of range";
     return NULL;
@@ -621,9 +670,9 @@ char *rc_token_sign(const rc_token_keys *k, const char *sub, const char *role,
         snprintf(errstr, errlen, "%s", refusal);
         return NULL;
     }
-    char header[40];
-    int hlen = snprintf(header, sizeof header, "{\"alg\":\"%s\",\"typ\":\"JWT\"}",
-                        rc_token__alg_names[k->alg]);
+    char header[64];
+    int hlen = snprintf(header, sizeof header, "{\"alg\":\"%s\",\"typ\":\"%s\"}",
+                        rc_token__alg_names[k->alg], room ? RC_TOKEN_GRANT_TYP : "JWT");
     char *payload = rc_token__payload(k, sub, role, room, now, ttl);
     if (!payload) {
         snprintf(errstr, errlen, "sub, role, room, issuer and audience must be UTF-8 text");

@@ -8,6 +8,7 @@
  *   0  the rest is the token, verbatim (the ES256 key reaches the R || S to DER path);
  *   1  the rest is "HEADER\nPAYLOAD" (raw JSON); the harness encodes and signs it;
  *   2  the rest is PAYLOAD; the harness adds {"alg":"HS256"} and signs.
+ * Each token is verified as a login token and as a room grant.
  * (Mode 3 and keys 3 fold into 0.)
  * Modes 1 and 2 put every claims path within reach; they sign with HS256 (plain keys for
  * the ES256 choice). The harness includes token.c to sign with its own base64url and HMAC
@@ -84,7 +85,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* A private copy of exactly n bytes, so ASan catches any read past the length. */
         char *tok = rc_malloc(n);
         memcpy(tok, rest, n);
-        rc_token_verify(k, tok, n, FUZZ_NOW, &c);
+        rc_token_verify(k, RC_TOKEN_LOGIN, tok, n, FUZZ_NOW, &c);
+        rc_token_verify(k, RC_TOKEN_GRANT, tok, n, FUZZ_NOW, &c);
         rc_free(tok);
         return 0;
     }
@@ -98,12 +100,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         len = fuzz_sign(k, (const uint8_t *)header, sizeof header - 1, rest, n, &tok);
     }
-    int r = rc_token_verify(k, tok, len, FUZZ_NOW, &c);
-    /* What a successful verify promises, whatever the input. */
-    if (r == RC_TOKEN_OK && (c.user_id[0] == '\0' || strlen(c.user_id) >= sizeof c.user_id))
-        abort();
-    if (r != RC_TOKEN_OK && (c.user_id[0] != '\0' || c.room[0] != '\0'))
-        abort();
+    for (int kind = RC_TOKEN_LOGIN; kind <= RC_TOKEN_GRANT; kind++) {
+        int r = rc_token_verify(k, (rc_token_kind)kind, tok, len, FUZZ_NOW, &c);
+        /* What a successful verify promises, whatever the input: a user, a room exactly
+           for a grant, an exp for a grant. */
+        if (r == RC_TOKEN_OK && (c.user_id[0] == '\0' || strlen(c.user_id) >= sizeof c.user_id))
+            abort();
+        if (r == RC_TOKEN_OK && (c.room[0] != '\0') != (kind == RC_TOKEN_GRANT))
+            abort();
+        if (r == RC_TOKEN_OK && kind == RC_TOKEN_GRANT && c.exp == 0)
+            abort();
+        if (r != RC_TOKEN_OK && (c.user_id[0] != '\0' || c.room[0] != '\0'))
+            abort();
+    }
     rc_free(tok);
     return 0;
 }

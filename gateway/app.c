@@ -55,6 +55,11 @@ static int gw__id_arg(const json_t *v, char *out, size_t len)
 
 int gw__app_join(gw_client *c, const char *room)
 {
+    if (c->member.nin >= (size_t)c->app->cfg->max_rooms_per_socket &&
+        !gw_member_in(&c->member, room, strlen(room))) {
+        gw__refuse(c->app, "too_many_rooms", c, room);
+        return GW__TOO_MANY_ROOMS;
+    }
     int r = gw_rooms_join(c->app->rooms, &c->member, room, strlen(room));
     if (r) {
         rc_counter_inc(c->app->joins);
@@ -123,8 +128,8 @@ static int gw__on_connect(gw_socket *s, const json_t *auth, json_t *reply, json_
     json_t *tok = json_object_get(auth, "token");
     rc_token_claims claims;
     int r = json_is_string(tok)
-                ? rc_token_verify(app->keys, json_string_value(tok), json_string_length(tok),
-                                  rc_now_us() / 1000000, &claims)
+                ? rc_token_verify(app->keys, RC_TOKEN_LOGIN, json_string_value(tok),
+                                  json_string_length(tok), rc_now_us() / 1000000, &claims)
                 : RC_TOKEN_MALFORMED;
     if (r != RC_TOKEN_OK) {
         const char *why = tok ? rc_token_result_name(r) : "missing";
@@ -141,6 +146,7 @@ static int gw__on_connect(gw_socket *s, const json_t *auth, json_t *reply, json_
     c->member.owner = c;
     c->user_id = rc_strdup(claims.user_id);
     c->role = claims.role;
+    gw_bucket_init(&c->bucket, &app->rate, (uint32_t)((rc_now_us() - app->t0_us) / 1000));
     int recovered = app->rkey && gw__recovery_try(app, s, auth, c, reply);
     if (!recovered)
         snprintf(c->sid, sizeof c->sid, "%s", gw_socket_id(s));
@@ -156,7 +162,9 @@ static int gw__on_connect(gw_socket *s, const json_t *auth, json_t *reply, json_
         if (app->rkey)
             gw__recovery_new_pid(app, c, reply);
     }
-    c->exp = claims.exp;
+    /* a token without exp (ROOMCAST_JWT_REQUIRE_EXP=false) lives the maximum lifetime */
+    c->exp = claims.exp ? claims.exp
+             : app->cfg->jwt_max_lifetime ? rc_now_us() / 1000000 + app->cfg->jwt_max_lifetime : 0;
     rc_counter_inc(rc_counter_get(app->connects, "ok"));
     return 0;
 }
@@ -187,6 +195,7 @@ typedef struct {
     char sid[24];
     int has_ack;
     uint64_t ack_id;
+    uint32_t bytes; /* upstream: what the socket's share holds for it */
     char room[GW_ID_MAX + 16];
 } gw__ticket;
 
@@ -213,22 +222,63 @@ static void gw__authz_answer(void *arg, int allowed, const char *reason)
     gw__ticket *t = arg;
     gw_client *c = rc_map_get(t->app->by_sid, t->sid, strlen(t->sid));
     if (c) {
-        if (allowed)
-            gw__app_join(c, t->room);
-        else
-            gw__refuse(c->app, "forbidden_room", c, t->room);
-        gw__ticket_ack(t, c, allowed, "forbidden");
+        c->authz_pending -= c->authz_pending ? 1 : 0;
+        const char *error = !strcmp(reason, "busy") ? "busy" : "forbidden";
+        if (allowed && gw__app_join(c, t->room) == GW__TOO_MANY_ROOMS)
+            allowed = 0, error = "too_many_rooms";
+        else if (!allowed)
+            gw__refuse(c->app, !strcmp(reason, "busy") ? "authz_busy" : "forbidden_room", c, t->room);
+        gw__ticket_ack(t, c, allowed, error);
     }
     rc_free(t);
 }
 
+/* Asks the authorization URL, within the socket's bound on checks in flight
+ * (ROOMCAST_AUTHZ_MAX_PENDING_PER_SOCKET: past it, "too_many_pending" at once); the
+ * bound on all checks is the authz module's ("busy"). */
+static void gw__authz_ask(gw_client *c, const sio_packet *p, const char *room)
+{
+    if (c->authz_pending >= (uint16_t)c->app->cfg->authz_max_pending_per_socket) {
+        gw__refuse(c->app, "too_many_pending", c, room);
+        return gw__ack(c, p, 0, "too_many_pending");
+    }
+    c->authz_pending++;
+    gw_authz_check(c->app->authz, c->user_id, rc_role_name(c->role), room, gw__authz_answer,
+                   gw__ticket_new(c, p, room));
+}
+
+/* Kafka's answer for an upstream event: its share goes back to the socket (if the
+ * session is still here: a recovered one starts with an empty share), its ack goes out. */
 static void gw__upstream_answer(void *arg, const char *error)
 {
     gw__ticket *t = arg;
     gw_client *c = rc_map_get(t->app->by_sid, t->sid, strlen(t->sid));
-    if (c)
+    if (c) {
+        c->up_pending -= c->up_pending ? 1 : 0;
+        c->up_pending_bytes -= c->up_pending_bytes < t->bytes ? c->up_pending_bytes : t->bytes;
         gw__ticket_ack(t, c, error == NULL, error);
+    }
     rc_free(t);
+}
+
+/* Produces bytes for c within its share of the upstream queue
+ * (ROOMCAST_UPSTREAM_PENDING_PER_SOCKET, ..._BYTES_PER_SOCKET), so that one socket cannot
+ * fill the queue everyone's events go through; past it the event is refused ("busy"). */
+static void gw__upstream_send(gw_client *c, const sio_packet *p, const char *topic,
+                              const char *key, uint8_t *bytes, size_t len)
+{
+    gw_app *app = c->app;
+    if (c->up_pending >= (uint32_t)app->cfg->upstream_pending_per_socket ||
+        c->up_pending_bytes + len > (size_t)app->cfg->upstream_pending_bytes_per_socket) {
+        rc_free(bytes);
+        gw__refuse(app, "upstream_busy", c, topic);
+        return gw__ack(c, p, 0, "busy");
+    }
+    gw__ticket *t = gw__ticket_new(c, p, NULL);
+    t->bytes = (uint32_t)len;
+    c->up_pending++;
+    c->up_pending_bytes += (uint32_t)len;
+    gw_upstream_send(app->up, topic, key, bytes, len, gw__upstream_answer, t);
 }
 
 /* ---- room emitters ------------------------------------------------------------------------------- */
@@ -252,9 +302,10 @@ static void gw__own_room(gw_client *c, const sio_packet *p, const char *kind, in
     }
     snprintf(room, sizeof room, "%s-%s", kind, id);
     if (join) {
-        gw__app_join(c, room);
-        if (need != RC_ROLE_NONE)
-            gw__app_join(c, need == RC_ROLE_SELLER ? "sellers" : "buyers");
+        if (gw__app_join(c, room) == GW__TOO_MANY_ROOMS ||
+            (need != RC_ROLE_NONE &&
+             gw__app_join(c, need == RC_ROLE_SELLER ? "sellers" : "buyers") == GW__TOO_MANY_ROOMS))
+            return gw__ack(c, p, 0, "too_many_rooms");
     } else {
         gw__app_leave(c, room);
         if (need != RC_ROLE_NONE)
@@ -263,15 +314,21 @@ static void gw__own_room(gw_client *c, const sio_packet *p, const char *kind, in
     gw__ack(c, p, 1, NULL);
 }
 
-/* A room grant: a token signed with the connection key, sub = the user, room = the room. */
+/* A room grant: a token signed with the connection key, typed as a grant (token.h),
+ * sub = the user, room = the room. */
 static int gw__grant_ok(gw_client *c, const json_t *grant, const char *room)
 {
     if (!json_is_string(grant))
         return 0;
     rc_token_claims g;
-    if (rc_token_verify(c->app->keys, json_string_value(grant), json_string_length(grant),
-                        rc_now_us() / 1000000, &g) != RC_TOKEN_OK)
+    int r = rc_token_verify(c->app->keys, RC_TOKEN_GRANT, json_string_value(grant),
+                            json_string_length(grant), rc_now_us() / 1000000, &g);
+    if (r != RC_TOKEN_OK) {
+        char reason[64];
+        snprintf(reason, sizeof reason, "grant_%s", rc_token_result_name(r));
+        gw__refuse(c->app, reason, c, room);
         return 0;
+    }
     return !strcmp(g.user_id, c->user_id) && !strcmp(g.room, room);
 }
 
@@ -290,15 +347,16 @@ static void gw__entity_room(gw_client *c, const sio_packet *p, const char *kind,
     }
     if (gw_member_in(&c->member, room, strlen(room)))
         return gw__ack(c, p, 1, NULL);
+    if (c->member.nin >= (size_t)c->app->cfg->max_rooms_per_socket) { /* before any authz */
+        gw__refuse(c->app, "too_many_rooms", c, room);
+        return gw__ack(c, p, 0, "too_many_rooms");
+    }
     if (gw__grant_ok(c, json_array_get(p->data, 2), room) || c->app->open_policy) {
         gw__app_join(c, room);
         return gw__ack(c, p, 1, NULL);
     }
-    if (c->app->authz) {
-        gw_authz_check(c->app->authz, c->user_id, rc_role_name(c->role), room, gw__authz_answer,
-                       gw__ticket_new(c, p, room));
-        return;
-    }
+    if (c->app->authz)
+        return gw__authz_ask(c, p, room);
     gw__refuse(c->app, "forbidden_room", c, room);
     gw__ack(c, p, 0, "forbidden");
 }
@@ -340,9 +398,7 @@ static void gw__typing(gw_client *c, const sio_packet *p, const char *event)
     uint8_t *bytes = rc_events_pack_room(&ev, &len);
     rc_free(args_text);
     rc_counter_inc(c->app->relays);
-    gw_upstream_send(c->app->up, c->app->rooms_topic, room, bytes, len,
-                     p->has_id ? gw__upstream_answer : NULL,
-                     p->has_id ? gw__ticket_new(c, p, NULL) : NULL);
+    gw__upstream_send(c, p, c->app->rooms_topic, room, bytes, len);
 }
 
 static void gw__upstream(gw_client *c, const sio_packet *p, const gw_attachments *att,
@@ -374,14 +430,39 @@ static void gw__upstream(gw_client *c, const sio_packet *p, const gw_attachments
     uint8_t *bytes = rc_events_pack_client(&ev, &len);
     rc_free(args_text);
     rc_counter_inc(c->app->upstream_in);
-    gw_upstream_send(c->app->up, c->app->client_topic, c->user_id, bytes, len,
-                     p->has_id ? gw__upstream_answer : NULL,
-                     p->has_id ? gw__ticket_new(c, p, NULL) : NULL);
+    gw__upstream_send(c, p, c->app->client_topic, c->user_id, bytes, len);
+}
+
+/* ROOMCAST_CLIENT_EVENT_RATE / _BURST: an event past the bucket is refused with
+ * {"ok":false,"error":"rate_limited"} when it asks for an ack, else dropped (counted
+ * either way); ROOMCAST_CLIENT_EVENT_DISCONNECT_AFTER refusals within 10 s disconnect the
+ * socket (DISCONNECT, then its session closes: the stock client does not reconnect on
+ * its own after a server disconnect). Returns 0 when the event may go on; else the
+ * socket may be gone. */
+static int gw__rate_limit(gw_client *c, const sio_packet *p)
+{
+    gw_app *app = c->app;
+    uint32_t now_ms = (uint32_t)((rc_now_us() - app->t0_us) / 1000);
+    gw_rate_result r = gw_bucket_take(&c->bucket, &app->rate, now_ms);
+    if (r == GW_RATE_OK)
+        return 0;
+    if (r == GW_RATE_ABUSE) {
+        rc_counter_inc(app->rate_disconnects);
+        rc_log_limited(RC_LOG_WARN, "socket disconnected: client events far past the rate limit",
+                       "{s:s,s:s}", "user", c->user_id, "sid", c->sid);
+        gw_socket_disconnect(c->sock, 1); /* c is gone */
+        return -1;
+    }
+    rc_counter_inc(p->has_id ? app->rate_refused : app->rate_dropped);
+    gw__ack(c, p, 0, "rate_limited");
+    return -1;
 }
 
 static void gw__on_event(gw_socket *s, const sio_packet *p, const gw_attachments *att, void *ctx)
 {
     gw_client *c = gw_socket_data(s);
+    if (c && gw__rate_limit(c, p) != 0)
+        return;
     const char *name = json_string_value(json_array_get(p->data, 0));
     if (!c || !name) { /* a number as the event name: nothing of ours, pass it up */
         if (c)
@@ -494,6 +575,18 @@ gw_app *gw_app_new(struct event_base *base, const gw_settings *cfg, gw_engine *e
                                       "Client events forwarded to roomcast.client-events");
     app->expired = rc_counter_new(metrics, "roomcast_gateway_token_expiries_total",
                                   "Sockets disconnected because their token expired");
+    app->rate = (gw_rate_config){(double)cfg->event_rate, (double)cfg->event_burst,
+                                 (uint32_t)cfg->event_disconnect_after};
+    app->t0_us = rc_now_us();
+    rc_counter_family *rl = rc_counter_family_new(
+        metrics, "roomcast_gateway_rate_limited_events_total",
+        "Client events past the per-socket rate limit: refused (ack rate_limited) or dropped "
+        "(no ack asked)", "action");
+    app->rate_refused = rc_counter_get(rl, "refused");
+    app->rate_dropped = rc_counter_get(rl, "dropped");
+    app->rate_disconnects = rc_counter_new(
+        metrics, "roomcast_gateway_rate_limit_disconnects_total",
+        "Sockets disconnected for sending far past the rate limit");
     app->exp_sweep = event_new(base, -1, EV_PERSIST, gw__exp_sweep_cb, app);
     struct timeval second = {1, 0};
     event_add(app->exp_sweep, &second);

@@ -8,6 +8,7 @@
 
 #include "common/map.h"
 #include "gateway/app.h"
+#include "gateway/ratelimit.h"
 #include "gateway/recovery.h"
 #include "gateway/replay.h"
 #include "gateway/rooms.h"
@@ -24,6 +25,11 @@ typedef struct gw_client {
     rc_role role;
     int64_t exp; /* the token's exp (Unix seconds), 0 for none: the sweep disconnects at it */
     LIST_ENTRY(gw_client) link;
+    /* the bounds of issue 12 (docs/security.md) */
+    gw_bucket bucket;          /* events per second */
+    uint32_t up_pending;       /* client events produced, Kafka's answer not yet back */
+    uint32_t up_pending_bytes;
+    uint16_t authz_pending;    /* authorization checks asked, not yet answered */
     /* recovery */
     /* what completes each room event's frame: `.<rooms token>"]` when the socket has rooms
        beyond its automatic ones, else NULL for the plain `"]` */
@@ -50,6 +56,9 @@ struct gw_app {
     struct event *exp_sweep; /* once a second: sockets whose token has expired */
     rc_counter_family *connects, *refusals;
     rc_counter *joins, *leaves, *relays, *upstream_in, *expired;
+    gw_rate_config rate;
+    int64_t t0_us;           /* the origin of the buckets' milliseconds */
+    rc_counter *rate_refused, *rate_dropped, *rate_disconnects;
     /* recovery (NULL rkey: off) */
     const gw_recovery_key *rkey;
     gw_delivery *delivery;
@@ -58,6 +67,9 @@ struct gw_app {
 };
 
 /* app.c */
+/* Joins room: 1 if newly joined, 0 if already in it, GW__TOO_MANY_ROOMS (counted) at the
+ * bound on rooms per socket. */
+#define GW__TOO_MANY_ROOMS (-1)
 int gw__app_join(gw_client *c, const char *room);
 void gw__app_leave(gw_client *c, const char *room);
 void gw__app_auto_join(gw_client *c);

@@ -1,8 +1,18 @@
 /* authz.h: asks ROOMCAST_AUTHZ_URL whether a user may join an entity room:
  *   POST {"userId":"u1","role":"buyer","room":"request-42"}  -> 2xx allows, anything else refuses
- * Asynchronous (libevent's HTTP client, a few kept-alive connections), with a short
- * timeout that counts as a refusal. Decisions, both ways, are cached for cache_seconds so
- * a reconnect storm does not become an authorization storm; the cache is bounded. */
+ * Asynchronous (libevent's HTTP client over a few kept-alive connections).
+ *
+ * Promises (issue 12 item 6):
+ * - A real deadline: every check is answered by timeout_ms after it was asked, whatever
+ *   the URL does (or how many checks queue before it): at the deadline the request is
+ *   cancelled and the answer is "timeout" (a refusal). A late answer never allows.
+ * - A bound on checks in flight on this gateway (max_pending): past it a check is
+ *   answered "busy" at once, without a request. The bound per socket is the caller's
+ *   (gateway/app.c), since only it knows sockets.
+ * - Decisions are cached for cache_seconds, in two caches of at most cache_entries each,
+ *   one for allowed and one for denied, each evicting its least recently used entry: a
+ *   flood of denials can only evict denials, never an allowed decision. Failures to
+ *   answer (timeout, error, busy) are not cached. */
 #ifndef GW_AUTHZ_H
 #define GW_AUTHZ_H
 
@@ -11,14 +21,24 @@
 struct event_base;
 typedef struct gw_authz gw_authz;
 
-/* allowed is 1 or 0; reason is "allowed", "denied", "timeout" or "error". */
+typedef struct {
+    const char *url;    /* http://host:port/path */
+    int timeout_ms;     /* ROOMCAST_AUTHZ_TIMEOUT_MS */
+    int cache_seconds;  /* ROOMCAST_AUTHZ_CACHE_SECONDS (0: no cache) */
+    long cache_entries; /* ROOMCAST_AUTHZ_CACHE_ENTRIES, per cache */
+    long max_pending;   /* ROOMCAST_AUTHZ_MAX_PENDING */
+} gw_authz_config;
+
+/* allowed is 1 or 0; reason is "allowed", "denied", "timeout", "error" or "busy". */
 typedef void (*gw_authz_fn)(void *arg, int allowed, const char *reason);
 
-/* url: http://host:port/path. RC_EINVAL with errstr naming ROOMCAST_AUTHZ_URL if bad. */
-int gw_authz_new(struct event_base *base, const char *url, int timeout_ms, int cache_seconds,
-                 rc_metrics *metrics, gw_authz **out, char *errstr, size_t errlen);
+/* RC_EINVAL with errstr naming ROOMCAST_AUTHZ_URL if the URL is bad. cfg is copied. */
+int gw_authz_new(struct event_base *base, const gw_authz_config *cfg, rc_metrics *metrics,
+                 gw_authz **out, char *errstr, size_t errlen);
+/* Pending checks are answered "error" before it returns. */
 void gw_authz_free(gw_authz *a);
-/* Decides; fn runs exactly once, possibly before this returns (a cached decision). */
+/* Decides; fn runs exactly once, possibly before this returns (a cached decision, or
+ * "busy"), at the latest timeout_ms after the call. */
 void gw_authz_check(gw_authz *a, const char *user_id, const char *role, const char *room,
                     gw_authz_fn fn, void *arg);
 

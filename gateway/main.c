@@ -229,12 +229,15 @@ int main(int argc, char **argv)
         status = 2;
         goto out;
     }
+    rc_token_policy policy = {g.cfg.jwt_require_exp, g.cfg.jwt_max_lifetime, g.cfg.jwt_leeway};
+    rc_token_keys_set_policy(keys, &policy);
     signal(SIGPIPE, SIG_IGN);
     g.base = event_base_new();
     g.metrics = rc_metrics_new();
-    if (g.cfg.authz_url &&
-        gw_authz_new(g.base, g.cfg.authz_url, (int)g.cfg.authz_timeout_ms,
-                     (int)g.cfg.authz_cache_seconds, g.metrics, &authz, err, sizeof err) != 0) {
+    gw_authz_config ac = {g.cfg.authz_url, (int)g.cfg.authz_timeout_ms,
+                          (int)g.cfg.authz_cache_seconds, g.cfg.authz_cache_entries,
+                          g.cfg.authz_max_pending};
+    if (g.cfg.authz_url && gw_authz_new(g.base, &ac, g.metrics, &authz, err, sizeof err) != 0) {
         status = 2;
         goto out;
     }
@@ -260,7 +263,8 @@ int main(int argc, char **argv)
     };
     g.engine = gw_engine_new(g.base, &ec);
     snprintf(client_id, sizeof client_id, "roomcast-gateway-%s", g.cfg.gateway_id);
-    if (!(up = gw_upstream_new(g.base, g.cfg.kafka_brokers, client_id, g.metrics, err,
+    gw_upstream_limits ul = {g.cfg.upstream_queue_messages, g.cfg.upstream_queue_bytes};
+    if (!(up = gw_upstream_new(g.base, g.cfg.kafka_brokers, client_id, &ul, g.metrics, err,
                                sizeof err))) {
         status = 1;
         goto out;
@@ -318,9 +322,10 @@ out:
     gw_delivery_free(g.delivery);
     rc_admin_free(admin);
     gw_engine_free(g.engine);
-    gw_app_free(g.app);
-    gw_upstream_free(up);
+    /* both answer what is pending, to the app: before it goes */
     gw_authz_free(authz);
+    gw_upstream_free(up);
+    gw_app_free(g.app);
     if (g.metrics)
         rc_metrics_free(g.metrics);
     rc_token_keys_free(keys);

@@ -3,6 +3,7 @@
 
 #include <event2/event.h>
 #include <librdkafka/rdkafka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,7 +17,7 @@ struct gw_upstream {
     rd_kafka_queue_t *main_q;
     gw_kwake *wake;
     struct event *tick;
-    rc_counter *sent, *failed;
+    rc_counter *sent, *failed, *queue_full;
 };
 
 typedef struct {
@@ -54,14 +55,19 @@ static void gw__up_tick(evutil_socket_t fd, short what, void *arg)
 }
 
 gw_upstream *gw_upstream_new(struct event_base *base, const char *brokers, const char *client_id,
-                             rc_metrics *metrics, char *errstr, size_t errlen)
+                             const gw_upstream_limits *lim, rc_metrics *metrics, char *errstr,
+                             size_t errlen)
 {
     gw_upstream *u = rc_calloc(1, sizeof *u);
     rd_kafka_conf_t *conf = rc_kafka_conf_new(brokers, client_id);
     rc_kafka_producer_defaults(conf);
     rc_kafka_set(conf, "linger.ms", "2");
     rc_kafka_set(conf, "message.timeout.ms", "10000");
-    rc_kafka_set(conf, "queue.buffering.max.messages", "100000");
+    char n[32];
+    snprintf(n, sizeof n, "%ld", lim->queue_messages);
+    rc_kafka_set(conf, "queue.buffering.max.messages", n);
+    snprintf(n, sizeof n, "%ld", (lim->queue_bytes + 1023) / 1024);
+    rc_kafka_set(conf, "queue.buffering.max.kbytes", n);
     rd_kafka_conf_set_dr_msg_cb(conf, gw__dr_cb);
     rd_kafka_conf_set_opaque(conf, u);
     u->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, errlen);
@@ -80,6 +86,7 @@ gw_upstream *gw_upstream_new(struct event_base *base, const char *brokers, const
                                                  "Events the gateway produced to Kafka", "result");
     u->sent = rc_counter_get(f, "delivered");
     u->failed = rc_counter_get(f, "failed");
+    u->queue_full = rc_counter_get(f, "queue_full");
     return u;
 }
 
@@ -97,7 +104,7 @@ int gw_upstream_send(gw_upstream *u, const char *topic, const char *key, uint8_t
         RD_KAFKA_V_VALUE(bytes, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
         RD_KAFKA_V_OPAQUE(t), RD_KAFKA_V_END);
     if (err) {
-        rc_counter_inc(u->failed);
+        rc_counter_inc(err == RD_KAFKA_RESP_ERR__QUEUE_FULL ? u->queue_full : u->failed);
         rc_free(bytes);
         if (t) {
             done(arg, rd_kafka_err2str(err));

@@ -16,8 +16,17 @@ typedef struct gw_upstream gw_upstream;
 /* error is NULL when Kafka has the message, else a short reason. */
 typedef void (*gw_upstream_done_fn)(void *arg, const char *error);
 
+/* The local queue's bounds (ROOMCAST_UPSTREAM_QUEUE_MESSAGES, ..._BYTES): what waits for
+ * Kafka on this gateway, all sockets together. Each socket's share of it is the app's
+ * business (gateway/app.c). */
+typedef struct {
+    long queue_messages;
+    long queue_bytes;
+} gw_upstream_limits;
+
 gw_upstream *gw_upstream_new(struct event_base *base, const char *brokers, const char *client_id,
-                             rc_metrics *metrics, char *errstr, size_t errlen);
+                             const gw_upstream_limits *lim, rc_metrics *metrics, char *errstr,
+                             size_t errlen);
 void gw_upstream_free(gw_upstream *u);
 /* Produces bytes (taken over: freed by the producer) to topic with key. done (may be
  * NULL) runs once on the loop thread. Returns 0, or a negative code when the local queue

@@ -138,29 +138,55 @@ static char *t_hs256(const char *header, const char *payload)
 }
 
 #define HS_HEADER "{\"alg\":\"HS256\",\"typ\":\"JWT\"}"
+#define GRANT_HEADER "{\"alg\":\"HS256\",\"typ\":\"roomcast-grant+jwt\"}"
 
-/* Verifies a crafted HS256 token with payload against k. */
-static int t_verify_payload(const rc_token_keys *k, const char *payload, rc_token_claims *c)
+/* Verifies a crafted HS256 token of kind with header and payload against k. */
+static int t_verify_kind(const rc_token_keys *k, rc_token_kind kind, const char *header,
+                         const char *payload, rc_token_claims *c)
 {
-    char *tok = t_hs256(HS_HEADER, payload);
-    int r = rc_token_verify(k, tok, strlen(tok), NOW, c);
+    char *tok = t_hs256(header, payload);
+    int r = rc_token_verify(k, kind, tok, strlen(tok), NOW, c);
     rc_free(tok);
     return r;
 }
 
-static int t_verify(const rc_token_keys *k, const char *tok, rc_token_claims *c)
+/* A crafted login token with payload. */
+static int t_verify_payload(const rc_token_keys *k, const char *payload, rc_token_claims *c)
 {
-    return rc_token_verify(k, tok, strlen(tok), NOW, c);
+    return t_verify_kind(k, RC_TOKEN_LOGIN, HS_HEADER, payload, c);
 }
 
-static rc_token_keys *t_keys(const char *secret, const char *pem, const char *iss,
-                             const char *aud)
+static int t_verify(const rc_token_keys *k, const char *tok, rc_token_claims *c)
+{
+    return rc_token_verify(k, RC_TOKEN_LOGIN, tok, strlen(tok), NOW, c);
+}
+
+static int t_verify_grant(const rc_token_keys *k, const char *tok, rc_token_claims *c)
+{
+    return rc_token_verify(k, RC_TOKEN_GRANT, tok, strlen(tok), NOW, c);
+}
+
+/* Keys with the default policy (exp required, a day at most, 30 s of leeway). */
+static rc_token_keys *t_keys_strict(const char *secret, const char *pem, const char *iss,
+                                    const char *aud)
 {
     rc_token_keys *k = NULL;
     char err[RC_ERRSTR_LEN] = "";
     int r = rc_token_keys_new(secret, pem, iss, aud, &k, err, sizeof err);
     CHECK_STR(err, "");
     CHECK_EQ(r, RC_OK);
+    return k;
+}
+
+/* Keys with exp optional and no maximum lifetime, so that the tests of shapes and claims
+ * need no times in their payloads; test_policy covers the default policy. */
+static rc_token_keys *t_keys(const char *secret, const char *pem, const char *iss,
+                             const char *aud)
+{
+    rc_token_keys *k = t_keys_strict(secret, pem, iss, aud);
+    rc_token_policy lax = {0, 0, RC_TOKEN_LEEWAY};
+    if (k)
+        rc_token_keys_set_policy(k, &lax);
     return k;
 }
 
@@ -224,15 +250,16 @@ static void t_round_trip(const rc_token_keys *signer, const rc_token_keys *verif
     CHECK(tok != NULL);
     if (!tok)
         return;
-    CHECK_EQ(t_verify(verifier, tok, &c), RC_TOKEN_OK);
+    CHECK_EQ(t_verify_grant(verifier, tok, &c), RC_TOKEN_OK);
     CHECK_STR(c.user_id, "u-17");
     CHECK_EQ(c.role, RC_ROLE_SELLER);
     CHECK_EQ(c.exp, NOW + 60);
     CHECK_STR(c.room, "chat-9");
+    CHECK_EQ(t_verify(verifier, tok, &c), RC_TOKEN_WRONG_TYPE); /* a grant is no login */
 
-    /* The header says the algorithm it was signed with. */
+    /* The header says the algorithm it was signed with, and that it is a grant. */
     char hdr[64];
-    snprintf(hdr, sizeof hdr, "{\"alg\":\"%s\",\"typ\":\"JWT\"}", alg);
+    snprintf(hdr, sizeof hdr, "{\"alg\":\"%s\",\"typ\":\"roomcast-grant+jwt\"}", alg);
     char want[128];
     t_b64((const unsigned char *)hdr, strlen(hdr), want);
     CHECK_MEM(tok, strlen(want), want, strlen(want));
@@ -242,13 +269,13 @@ static void t_round_trip(const rc_token_keys *signer, const rc_token_keys *verif
     char *longer = rc_malloc(n + 8);
     memcpy(longer, tok, n);
     memcpy(longer + n, "garbage", 8);
-    CHECK_EQ(rc_token_verify(verifier, longer, n, NOW, &c), RC_TOKEN_OK);
+    CHECK_EQ(rc_token_verify(verifier, RC_TOKEN_GRANT, longer, n, NOW, &c), RC_TOKEN_OK);
     rc_free(longer);
 
     /* One signature byte off. */
     char *sig = strrchr(tok, '.') + 1;
     sig[3] = sig[3] == 'A' ? 'B' : 'A';
-    CHECK_EQ(t_verify(verifier, tok, &c), RC_TOKEN_BAD_SIGNATURE);
+    CHECK_EQ(t_verify_grant(verifier, tok, &c), RC_TOKEN_BAD_SIGNATURE);
     CHECK_STR(c.user_id, "");
     rc_free(tok);
 
@@ -313,13 +340,13 @@ static void test_rfc7515_es256(void)
     CHECK_EQ(EVP_PKEY_fromdata(pctx, &pkey, EVP_PKEY_PUBLIC_KEY, params), 1);
     rc_token_keys *k = t_keys(NULL, t_write_key(pkey, T_PUBLIC, "rfc7515-a3.pem"), NULL, NULL);
     rc_token_claims c;
-    CHECK_EQ(rc_token_verify(k, tok, strlen(tok), 1300819000, &c), RC_TOKEN_NO_SUBJECT);
-    CHECK_EQ(rc_token_verify(k, tok, strlen(tok), 1300819380 + 30, &c), RC_TOKEN_EXPIRED);
+    CHECK_EQ(rc_token_verify(k, RC_TOKEN_LOGIN, tok, strlen(tok), 1300819000, &c), RC_TOKEN_NO_SUBJECT);
+    CHECK_EQ(rc_token_verify(k, RC_TOKEN_LOGIN, tok, strlen(tok), 1300819380 + 30, &c), RC_TOKEN_EXPIRED);
 
     char *bad = rc_strdup(tok);
     char *sig = strrchr(bad, '.') + 1;
     sig[10] = sig[10] == 'A' ? 'B' : 'A';
-    CHECK_EQ(rc_token_verify(k, bad, strlen(bad), 1300819000, &c), RC_TOKEN_BAD_SIGNATURE);
+    CHECK_EQ(rc_token_verify(k, RC_TOKEN_LOGIN, bad, strlen(bad), 1300819000, &c), RC_TOKEN_BAD_SIGNATURE);
     rc_free(bad);
     rc_token_keys_free(k);
     EVP_PKEY_free(pkey);
@@ -483,9 +510,9 @@ static void test_times(const rc_token_keys *hs)
 
     /* A signed ttl: good until the leeway after exp runs out, at the second. */
     char *tok = rc_token_sign(hs, "u", NULL, NULL, NOW, 60, err, sizeof err);
-    CHECK_EQ(rc_token_verify(hs, tok, strlen(tok), NOW + 89, &c), RC_TOKEN_OK);
+    CHECK_EQ(rc_token_verify(hs, RC_TOKEN_LOGIN, tok, strlen(tok), NOW + 89, &c), RC_TOKEN_OK);
     CHECK_EQ(c.exp, NOW + 60);
-    CHECK_EQ(rc_token_verify(hs, tok, strlen(tok), NOW + 90, &c), RC_TOKEN_EXPIRED);
+    CHECK_EQ(rc_token_verify(hs, RC_TOKEN_LOGIN, tok, strlen(tok), NOW + 90, &c), RC_TOKEN_EXPIRED);
     rc_free(tok);
 }
 
@@ -568,27 +595,38 @@ static void test_role_and_room(const rc_token_keys *hs)
     struct { const char *payload; int want; rc_role role; const char *room; } cases[] = {
         {"{\"sub\":\"u\",\"role\":\"buyer\"}", RC_TOKEN_OK, RC_ROLE_BUYER, ""},
         {"{\"sub\":\"u\",\"role\":\"seller\"}", RC_TOKEN_OK, RC_ROLE_SELLER, ""},
-        {"{\"sub\":\"u\",\"role\":\"admin\",\"room\":\"request-5\"}", RC_TOKEN_OK, RC_ROLE_ADMIN, "request-5"},
+        {"{\"sub\":\"u\",\"role\":\"admin\",\"room\":\"request-5\"}", RC_TOKEN_WRONG_TYPE, RC_ROLE_NONE, ""},
         {"{\"sub\":\"u\",\"role\":\"Admin\"}", RC_TOKEN_OK, RC_ROLE_NONE, ""},
         {"{\"sub\":\"u\",\"role\":\"superuser\"}", RC_TOKEN_OK, RC_ROLE_NONE, ""},
         {"{\"sub\":\"u\",\"role\":[\"admin\"]}", RC_TOKEN_OK, RC_ROLE_NONE, ""},
         {"{\"sub\":\"u\",\"role\":3,\"room\":null}", RC_TOKEN_OK, RC_ROLE_NONE, ""},
-        {"{\"sub\":\"u\",\"room\":7}", RC_TOKEN_MALFORMED, RC_ROLE_NONE, ""},
+        {"{\"sub\":\"u\",\"room\":7}", RC_TOKEN_WRONG_TYPE, RC_ROLE_NONE, ""},
     };
     for (size_t i = 0; i < RC_ARRAY_LEN(cases); i++) {
         CHECK_EQ(t_verify_payload(hs, cases[i].payload, &c), cases[i].want);
         CHECK_EQ(c.role, cases[i].role);
         CHECK_STR(c.room, cases[i].room);
     }
+    /* grants: the room claim, a string of 1..255 bytes */
+    struct { const char *payload; int want; const char *room; } grants[] = {
+        {"{\"sub\":\"u\",\"room\":\"request-5\",\"exp\":1700000060}", RC_TOKEN_OK, "request-5"},
+        {"{\"sub\":\"u\",\"room\":7,\"exp\":1700000060}", RC_TOKEN_MALFORMED, ""},
+        {"{\"sub\":\"u\",\"room\":\"\",\"exp\":1700000060}", RC_TOKEN_MALFORMED, ""},
+        {"{\"sub\":\"u\",\"room\":null,\"exp\":1700000060}", RC_TOKEN_WRONG_TYPE, ""},
+    };
+    for (size_t i = 0; i < RC_ARRAY_LEN(grants); i++) {
+        CHECK_EQ(t_verify_kind(hs, RC_TOKEN_GRANT, GRANT_HEADER, grants[i].payload, &c), grants[i].want);
+        CHECK_STR(c.room, grants[i].room);
+    }
     char p[400], room[300];
     memset(room, 'r', 256);
     room[256] = '\0';
-    snprintf(p, sizeof p, "{\"sub\":\"u\",\"room\":\"%s\"}", room);
-    CHECK_EQ(t_verify_payload(hs, p, &c), RC_TOKEN_MALFORMED); /* never truncated */
+    snprintf(p, sizeof p, "{\"sub\":\"u\",\"exp\":1700000060,\"room\":\"%s\"}", room);
+    CHECK_EQ(t_verify_kind(hs, RC_TOKEN_GRANT, GRANT_HEADER, p, &c), RC_TOKEN_MALFORMED); /* never truncated */
     CHECK_STR(c.user_id, ""); /* nor half-filled claims left behind */
     room[255] = '\0';
-    snprintf(p, sizeof p, "{\"sub\":\"u\",\"room\":\"%s\"}", room);
-    CHECK_EQ(t_verify_payload(hs, p, &c), RC_TOKEN_OK);
+    snprintf(p, sizeof p, "{\"sub\":\"u\",\"exp\":1700000060,\"room\":\"%s\"}", room);
+    CHECK_EQ(t_verify_kind(hs, RC_TOKEN_GRANT, GRANT_HEADER, p, &c), RC_TOKEN_OK);
     CHECK_STR(c.room, room);
 
     CHECK_EQ(rc_role_parse("buyer"), RC_ROLE_BUYER);
@@ -634,7 +672,7 @@ static void test_garbage(const rc_token_keys *hs)
             fprintf(stderr, "token \"%s\"\n", raw[i]);
         CHECK_EQ(r, want[i]);
     }
-    CHECK_EQ(rc_token_verify(hs, NULL, 0, NOW, &c), RC_TOKEN_MALFORMED);
+    CHECK_EQ(rc_token_verify(hs, RC_TOKEN_LOGIN, NULL, 0, NOW, &c), RC_TOKEN_MALFORMED);
 
     /* Header problems past its base64: duplicate alg, unknown critical extension. */
     char *dup = t_hs256("{\"alg\":\"HS256\",\"alg\":\"none\"}", "{\"sub\":\"u\"}");
@@ -653,7 +691,7 @@ static void test_garbage(const rc_token_keys *hs)
     /* A good token with a NUL inside the given length, or bad base64 in one part. */
     size_t n = strlen(ok);
     memcpy(tok, ok, n + 1);
-    CHECK_EQ(rc_token_verify(hs, tok, n + 1, NOW, &c), RC_TOKEN_MALFORMED);
+    CHECK_EQ(rc_token_verify(hs, RC_TOKEN_LOGIN, tok, n + 1, NOW, &c), RC_TOKEN_MALFORMED);
     tok[n - 2] = '*';
     CHECK_EQ(t_verify(hs, tok, &c), RC_TOKEN_MALFORMED);
     memcpy(tok, ok, n + 1);
@@ -705,6 +743,10 @@ static void test_sign_refusals(const rc_token_keys *hs)
     CHECK_STR(err, "sub, role, room, issuer and audience must be UTF-8 text");
     CHECK(rc_token_sign(hs, "u", NULL, NULL, NOW, LONG_MAX, err, sizeof err) == NULL);
     CHECK_STR(err, "expiry is out of range");
+    CHECK(rc_token_sign(hs, "u", NULL, "chat-1", NOW, 0, err, sizeof err) == NULL);
+    CHECK_STR(err, "a room grant needs an expiry");
+    CHECK(rc_token_sign(hs, "u", NULL, "", NOW, 60, err, sizeof err) == NULL);
+    CHECK_STR(err, "room must be 1 to 255 bytes");
 
     CHECK_STR(rc_token_result_name(RC_TOKEN_OK), "ok");
     CHECK_STR(rc_token_result_name(RC_TOKEN_MALFORMED), "malformed");
@@ -716,7 +758,72 @@ static void test_sign_refusals(const rc_token_keys *hs)
     CHECK_STR(rc_token_result_name(RC_TOKEN_BAD_AUDIENCE), "bad_audience");
     CHECK_STR(rc_token_result_name(RC_TOKEN_NO_SUBJECT), "no_subject");
     CHECK_STR(rc_token_result_name(RC_TOKEN_TOO_LONG), "too_long");
+    CHECK_STR(rc_token_result_name(RC_TOKEN_NO_EXPIRY), "no_exp");
+    CHECK_STR(rc_token_result_name(RC_TOKEN_LIFETIME), "lifetime_too_long");
+    CHECK_STR(rc_token_result_name(RC_TOKEN_WRONG_TYPE), "wrong_type");
     CHECK_STR(rc_token_result_name(-1), "unknown");
+}
+
+/* ---- the policy (issue 12): exp required, a maximum lifetime, the leeway, and grants
+ * never taken for login tokens nor the reverse ------------------------------------------- */
+
+static void test_policy(void)
+{
+    rc_token_keys *k = t_keys_strict(SECRET, NULL, NULL, NULL);
+    rc_token_claims c;
+    char p[256];
+    struct { const char *fmt; int64_t a, b; int want; } cases[] = {
+        {"{\"sub\":\"admin\",\"role\":\"admin\"}", 0, 0, RC_TOKEN_NO_EXPIRY}, /* never expires */
+        {"{\"sub\":\"u\",\"iat\":%" PRId64 ",\"exp\":%" PRId64 "}", NOW, NOW + 86400, RC_TOKEN_OK},
+        {"{\"sub\":\"u\",\"iat\":%" PRId64 ",\"exp\":%" PRId64 "}", NOW, NOW + 86401, RC_TOKEN_LIFETIME},
+        {"{\"sub\":\"u\",\"iat\":%" PRId64 ",\"exp\":%" PRId64 "}", NOW - 86000, NOW + 401, RC_TOKEN_LIFETIME},
+        {"{\"sub\":\"u\",\"x\":%" PRId64 ",\"exp\":%" PRId64 "}", 0, NOW + 86400, RC_TOKEN_OK},
+        {"{\"sub\":\"u\",\"x\":%" PRId64 ",\"exp\":%" PRId64 "}", 0, NOW + 86401, RC_TOKEN_LIFETIME},
+        /* an iat in the future does not shorten what is left */
+        {"{\"sub\":\"u\",\"iat\":%" PRId64 ",\"exp\":%" PRId64 "}", NOW + 5000, NOW + 90000, RC_TOKEN_LIFETIME},
+        {"{\"sub\":\"u\",\"iat\":\"%" PRId64 "\",\"exp\":%" PRId64 "}", NOW, NOW + 60, RC_TOKEN_MALFORMED},
+    };
+    for (size_t i = 0; i < RC_ARRAY_LEN(cases); i++) {
+        snprintf(p, sizeof p, cases[i].fmt, cases[i].a, cases[i].b);
+        int r = t_verify_payload(k, p, &c);
+        if (r != cases[i].want)
+            fprintf(stderr, "payload %s\n", p);
+        CHECK_EQ(r, cases[i].want);
+    }
+
+    /* The leeway is a setting: 0 means exp is the last second. */
+    rc_token_policy none = {1, 86400, 0}, lax = {0, 0, RC_TOKEN_LEEWAY};
+    snprintf(p, sizeof p, "{\"sub\":\"u\",\"exp\":%" PRId64 "}", NOW - 10);
+    CHECK_EQ(t_verify_payload(k, p, &c), RC_TOKEN_OK); /* within the default 30 s */
+    rc_token_keys_set_policy(k, &none);
+    CHECK_EQ(t_verify_payload(k, p, &c), RC_TOKEN_EXPIRED);
+    snprintf(p, sizeof p, "{\"sub\":\"u\",\"exp\":%" PRId64 "}", NOW + 1);
+    CHECK_EQ(t_verify_payload(k, p, &c), RC_TOKEN_OK);
+    /* exp optional when the policy says so; a grant needs one all the same */
+    rc_token_keys_set_policy(k, &lax);
+    CHECK_EQ(t_verify_payload(k, "{\"sub\":\"u\"}", &c), RC_TOKEN_OK);
+    CHECK_EQ(t_verify_kind(k, RC_TOKEN_GRANT, GRANT_HEADER, "{\"sub\":\"u\",\"room\":\"chat-1\"}", &c),
+             RC_TOKEN_NO_EXPIRY);
+
+    /* Grants and login tokens: the header's typ and the room claim both decide. */
+    const char *g = "{\"sub\":\"u\",\"room\":\"chat-1\",\"exp\":1700000060}";
+    const char *l = "{\"sub\":\"u\",\"role\":\"admin\",\"exp\":1700000060}";
+    CHECK_EQ(t_verify_kind(k, RC_TOKEN_GRANT, GRANT_HEADER, g, &c), RC_TOKEN_OK);
+    CHECK_EQ(t_verify_kind(k, RC_TOKEN_LOGIN, GRANT_HEADER, g, &c), RC_TOKEN_WRONG_TYPE);
+    CHECK_EQ(t_verify_kind(k, RC_TOKEN_LOGIN, HS_HEADER, g, &c), RC_TOKEN_WRONG_TYPE); /* old form */
+    CHECK_EQ(t_verify_kind(k, RC_TOKEN_GRANT, HS_HEADER, g, &c), RC_TOKEN_WRONG_TYPE);
+    CHECK_EQ(t_verify_kind(k, RC_TOKEN_GRANT, GRANT_HEADER, l, &c), RC_TOKEN_WRONG_TYPE);
+    CHECK_EQ(t_verify_kind(k, RC_TOKEN_GRANT, HS_HEADER, l, &c), RC_TOKEN_WRONG_TYPE);
+    CHECK_EQ(t_verify_kind(k, RC_TOKEN_LOGIN, HS_HEADER, l, &c), RC_TOKEN_OK);
+    static const char *const typs[] = {"application/roomcast-grant+jwt", "Roomcast-Grant+JWT"};
+    for (size_t i = 0; i < RC_ARRAY_LEN(typs); i++) {
+        char h[128];
+        snprintf(h, sizeof h, "{\"alg\":\"HS256\",\"typ\":\"%s\"}", typs[i]);
+        CHECK_EQ(t_verify_kind(k, RC_TOKEN_GRANT, h, g, &c), RC_TOKEN_OK);
+    }
+    CHECK_EQ(t_verify_kind(k, RC_TOKEN_GRANT, "{\"alg\":\"HS256\",\"typ\":\"roomcast-grant\"}", g, &c),
+             RC_TOKEN_WRONG_TYPE);
+    rc_token_keys_free(k);
 }
 
 static void t_cleanup(void)
@@ -750,6 +857,7 @@ int main(void)
     test_garbage(hs);
     test_length(hs);
     test_sign_refusals(hs);
+    test_policy();
 
     rc_token_keys_free(hs);
     EVP_PKEY_free(rsa);

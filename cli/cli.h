@@ -6,8 +6,11 @@
 #include <librdkafka/rdkafka.h>
 #include <stddef.h>
 
+#include "common/kafka_security.h"
+
 typedef struct {
     char *brokers;
+    rc_ksec_settings kafka_security;
     char *topic_prefix;
     char *jwt_secret;
     char *jwt_public_key_file;

@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "common/kafka.h"
+#include "common/kafka_security.h"
 
 int cli_cmd_topics(const cli_settings *s, int argc, char **argv)
 {
@@ -53,9 +54,19 @@ int cli_cmd_topics(const cli_settings *s, int argc, char **argv)
     rd_kafka_AdminOptions_set_request_timeout(opt, (int)timeout, errstr, sizeof errstr);
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
     rd_kafka_CreateTopics(rk, nt, (size_t)n, opt, q);
-    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, (int)timeout + 5000);
+    /* in slices, so that a refusal of our credentials (logged once) ends the wait */
+    rd_kafka_event_t *ev = NULL;
+    char refused[512];
+    int refusal = 0;
+    for (long waited = 0; !ev && waited < timeout + 5000; waited += 100)
+        if (!(ev = rd_kafka_queue_poll(q, 100)) &&
+            (refusal = rc_ksec_failing(refused, sizeof refused)))
+            break;
     int rc = 0;
-    if (!ev) {
+    if (refusal) {
+        fprintf(stderr, "roomcast: creating topics: Kafka refused the connection (see above)\n");
+        rc = 1;
+    } else if (!ev) {
         fprintf(stderr, "roomcast: no answer from Kafka at %s within %ld ms\n", s->brokers, timeout);
         rc = 1;
     } else if (rd_kafka_event_error(ev)) {

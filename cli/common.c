@@ -11,7 +11,7 @@
 
 static rc_cfg_item *cli__items(cli_settings *s, size_t *n)
 {
-    static rc_cfg_item items[8];
+    static rc_cfg_item items[8 + RC_KSEC_ITEMS];
     rc_cfg_item tmpl[] = {
         {"ROOMCAST_KAFKA_BROKERS", RC_CFG_HOSTPORTS, "localhost:9092", &s->brokers, 0, 0, NULL,
          "Kafka bootstrap servers"},
@@ -26,8 +26,11 @@ static rc_cfg_item *cli__items(cli_settings *s, size_t *n)
         {"ROOMCAST_JWT_AUDIENCE", RC_CFG_STRING, NULL, &s->jwt_audience, 0, 0, NULL, "aud"},
         {"ROOMCAST_ROUTES_FILE", RC_CFG_FILE, NULL, &s->routes_file, 0, 0, NULL, "routing table"},
     };
+    _Static_assert(RC_ARRAY_LEN(tmpl) + RC_KSEC_ITEMS <= RC_ARRAY_LEN(items), "grow items");
     memcpy(items, tmpl, sizeof tmpl);
     *n = sizeof tmpl / sizeof tmpl[0];
+    rc_ksec_items(&s->kafka_security, items + *n); /* the Kafka security rows, shared */
+    *n += RC_KSEC_ITEMS;
     return items;
 }
 
@@ -38,7 +41,8 @@ int cli_settings_load(cli_settings *s)
     rc_cfg_item *items = cli__items(s, &n);
     char err[RC_ERRSTR_LEN];
     char *argv0[] = {"roomcast", NULL};
-    if (rc_config_load(items, n, 1, argv0, err, sizeof err) != RC_OK) {
+    if (rc_config_load(items, n, 1, argv0, err, sizeof err) != RC_OK ||
+        rc_ksec_load(&s->kafka_security, err, sizeof err) != RC_OK) {
         fprintf(stderr, "roomcast: %s\n", err);
         return 2;
     }
@@ -55,6 +59,7 @@ void cli_settings_free(cli_settings *s)
     size_t n;
     rc_cfg_item *items = cli__items(s, &n);
     rc_config_free_strings(items, n);
+    rc_ksec_reset();
 }
 
 static int cli__in(const char *const *list, const char *name, size_t len)
@@ -179,9 +184,18 @@ int cli_produce_one(const cli_settings *s, const char *topic, const char *key, c
         rd_kafka_destroy(rk);
         return 1;
     }
-    while (!dr.done)
+    char refused[512];
+    int refusal = 0;
+    /* a refusal of our credentials is not going away by itself: say so now rather than at
+       message.timeout.ms (the reason was logged once already) */
+    while (!dr.done && !(refusal = rc_ksec_failing(refused, sizeof refused)))
         rd_kafka_poll(rk, 100);
     rd_kafka_destroy(rk);
+    if (refusal) {
+        fprintf(stderr, "roomcast: %s: not produced: Kafka refused the connection (see above)\n",
+                topic);
+        return 1;
+    }
     if (dr.err) {
         fprintf(stderr, "roomcast: %s: %s\n", topic, rd_kafka_err2str(dr.err));
         return 1;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "common/alloc.h"
@@ -73,20 +74,24 @@ static void rc__flag_name(const char *env, char *buf, size_t len)
     buf[i] = '\0';
 }
 
-static int rc__in_choices(const char *v, const char *choices)
+/* The choice in the comma list that v names, ignoring case ("sasl_ssl" is SASL_SSL, as
+ * librdkafka and the Java client take it), as its offset and length; -1 for none. */
+static long rc__choice(const char *v, const char *choices, size_t *len)
 {
     size_t vl = strlen(v);
     const char *p = choices;
     while (*p) {
         const char *end = strchr(p, ',');
         size_t l = end ? (size_t)(end - p) : strlen(p);
-        if (l == vl && strncmp(p, v, l) == 0)
-            return 1;
+        if (l == vl && strncasecmp(p, v, l) == 0) {
+            *len = l;
+            return (long)(p - choices);
+        }
         if (!end)
             break;
         p = end + 1;
     }
-    return 0;
+    return -1;
 }
 
 static int rc__set(const rc_cfg_item *it, const char *v, char *errstr, size_t errlen)
@@ -116,12 +121,18 @@ static int rc__set(const rc_cfg_item *it, const char *v, char *errstr, size_t er
             return RC_EINVAL;
         }
         return RC_OK;
-    case RC_CFG_ENUM:
-        if (!rc__in_choices(v, it->choices)) {
+    case RC_CFG_ENUM: {
+        size_t l = 0;
+        long at = rc__choice(v, it->choices, &l);
+        if (at < 0) {
             snprintf(errstr, errlen, "%s: \"%s\" is not one of %s", it->env, v, it->choices);
             return RC_EINVAL;
         }
-        break;
+        char **d = it->dest;
+        rc_free(*d);
+        *d = rc_strndup(it->choices + at, l); /* the spelling of the table */
+        return RC_OK;
+    }
     case RC_CFG_FILE:
         if (access(v, R_OK) != 0) {
             snprintf(errstr, errlen, "%s: \"%s\" is not a readable file (%s)", it->env, v,

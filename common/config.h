@@ -19,7 +19,7 @@ typedef enum {
     RC_CFG_STRING,   /* char *; NULL when unset with no default */
     RC_CFG_INT,      /* long within [min, max] */
     RC_CFG_ADDR,     /* rc_addr: HOST:PORT */
-    RC_CFG_ENUM,     /* char *, one of the comma list in choices */
+    RC_CFG_ENUM,     /* char *, one of the comma list in choices, any case; stored as listed */
     RC_CFG_FILE,     /* char *, a readable file */
     RC_CFG_BOOL,     /* int: true/false/1/0/yes/no */
     RC_CFG_HOSTPORTS /* char *, a comma list of HOST:PORT (bootstrap servers) */

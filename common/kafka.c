@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "common/kafka_security.h"
 #include "common/log.h"
 
 const char *const rc_domain_topics[] = {
@@ -44,6 +45,15 @@ int rc_kafka_prefix_valid(const char *prefix)
 
 static void rc__kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
+    /* A refused connection is logged once and counted by kafka_security.c, not at every
+       retry. It is caught here rather than in the error callback because this callback
+       runs on librdkafka's own threads, while the error callback waits for a poll of the
+       main queue that some clients (the CLI's admin calls) never make. */
+    if (level <= 4 && strcmp(fac, "FAIL") == 0 && rc_ksec_classify(0, buf)) {
+        const char *detail = strncmp(buf, "[thrd:", 6) == 0 ? strstr(buf, "]: ") : NULL;
+        rc_ksec_note_error(rd_kafka_name(rk), 0, detail ? detail + 3 : buf);
+        return;
+    }
     /* syslog levels: 0-3 error, 4 warning, 5-6 info, 7 debug */
     rc_log_level l = level <= 3 ? RC_LOG_ERROR : level == 4 ? RC_LOG_WARN
                    : level <= 6 ? RC_LOG_INFO : RC_LOG_DEBUG;
@@ -56,6 +66,11 @@ static void rc__kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void
     /* Transport errors are retried by librdkafka; they are warnings until fatal. */
     rd_kafka_resp_err_t e = (rd_kafka_resp_err_t)err;
     int fatal = e == RD_KAFKA_RESP_ERR__FATAL;
+    char why[8];
+    /* a refusal was logged by the log callback; "all brokers are down" only repeats it */
+    if (rc_ksec_classify(err, reason) ||
+        (e == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && rc_ksec_failing(why, sizeof why)))
+        return;
     rc_log_limited(fatal ? RC_LOG_ERROR : RC_LOG_WARN, "kafka error", "{s:s,s:s,s:s,s:b}", "client",
                    rd_kafka_name(rk), "error", rd_kafka_err2name(e), "reason", reason, "fatal",
                    fatal);
@@ -74,6 +89,7 @@ void rc_kafka_set(rd_kafka_conf_t *conf, const char *name, const char *value)
 rd_kafka_conf_t *rc_kafka_conf_new(const char *brokers, const char *client_id)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rc_ksec_apply(conf); /* first, so that roomcast's own choices below win */
     rc_kafka_set(conf, "bootstrap.servers", brokers);
     rc_kafka_set(conf, "client.id", client_id);
     rc_kafka_set(conf, "socket.keepalive.enable", "true");

@@ -26,8 +26,10 @@ const char *rc_kafka_domain_topic_for_type(const char *type, char *buf, size_t l
 /* Whether a topic prefix only uses the characters Kafka allows in topic names. */
 int rc_kafka_prefix_valid(const char *prefix);
 
-/* A conf with bootstrap.servers, client.id, our log and error callbacks. Aborts on a
- * property librdkafka refuses, since every property here is ours, not the user's. */
+/* A conf with the process's Kafka security profile (kafka_security.h: TLS, SASL, the
+ * operator's librdkafka properties), bootstrap.servers, client.id, our log and error
+ * callbacks. Aborts on a property librdkafka refuses: the profile was tried at start and
+ * every other property here is ours. */
 rd_kafka_conf_t *rc_kafka_conf_new(const char *brokers, const char *client_id);
 /* Sets a property or aborts with a log line naming it: for properties roomcast chooses. */
 void rc_kafka_set(rd_kafka_conf_t *conf, const char *name, const char *value);

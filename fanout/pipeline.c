@@ -9,6 +9,7 @@
 #include "common/alloc.h"
 #include "common/events.h"
 #include "common/kafka.h"
+#include "common/kafka_security.h"
 #include "common/log.h"
 #include "fanout/pipeline_internal.h"
 #include "fanout/router.h"
@@ -95,8 +96,11 @@ static int pipeline__init_transactions(fanout_pipeline *p, char *errstr, size_t 
             rd_kafka_error_destroy(e);
             return RC_EIO;
         }
-        rc_log_warn("waiting for Kafka's transaction coordinator", "{s:s,s:s,s:i}", "brokers",
-                    p->cfg->brokers, "error", rd_kafka_error_string(e), "attempt", attempt);
+        char refused[8]; /* a refusal of our credentials was logged once: no line a try */
+        if (!rc_ksec_failing(refused, sizeof refused))
+            rc_log_warn("waiting for Kafka's transaction coordinator", "{s:s,s:s,s:i}",
+                        "brokers", p->cfg->brokers, "error", rd_kafka_error_string(e), "attempt",
+                        attempt);
         rd_kafka_error_destroy(e);
     }
     return RC_AGAIN;

@@ -8,12 +8,13 @@
 #include "common/alloc.h"
 #include "common/kafka.h"
 
-#define FANOUT_SETTINGS_N 8
+#define FANOUT_OWN_SETTINGS 8
+#define FANOUT_SETTINGS_N (FANOUT_OWN_SETTINGS + RC_KSEC_ITEMS)
 
 /* The table points into s, so it is rebuilt for each use rather than kept. */
 static void settings__items(fanout_settings *s, rc_cfg_item items[FANOUT_SETTINGS_N])
 {
-    const rc_cfg_item tmpl[FANOUT_SETTINGS_N] = {
+    const rc_cfg_item tmpl[FANOUT_OWN_SETTINGS] = {
         {"ROOMCAST_KAFKA_BROKERS", RC_CFG_HOSTPORTS, "localhost:9092", &s->brokers, 0, 0, NULL,
          "Kafka bootstrap servers"},
         {"ROOMCAST_ADMIN_LISTEN", RC_CFG_ADDR, "0.0.0.0:9101", &s->admin_listen, 0, 0, NULL,
@@ -32,6 +33,7 @@ static void settings__items(fanout_settings *s, rc_cfg_item items[FANOUT_SETTING
          "domain events per transaction at most (a transaction also ends after 50 ms)"},
     };
     memcpy(items, tmpl, sizeof tmpl);
+    rc_ksec_items(&s->kafka_security, items + FANOUT_OWN_SETTINGS); /* shared Kafka rows */
 }
 
 int fanout_settings_pattern(const char *prefix, char *buf, size_t len)
@@ -105,6 +107,8 @@ int fanout_settings_load(fanout_settings *s, int argc, char **argv, char *errstr
     int rc = rc_config_load(items, FANOUT_SETTINGS_N, argc, argv, errstr, errlen);
     if (rc != RC_OK)
         return rc;
+    if (rc_ksec_load(&s->kafka_security, errstr, errlen) != RC_OK)
+        return RC_EINVAL;
     return settings__derive(s, errstr, errlen);
 }
 
@@ -122,4 +126,5 @@ void fanout_settings_free(fanout_settings *s)
     rc_cfg_item items[FANOUT_SETTINGS_N];
     settings__items(s, items);
     rc_config_free_strings(items, FANOUT_SETTINGS_N);
+    rc_ksec_reset();
 }

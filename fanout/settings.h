@@ -9,12 +9,14 @@
 #include <stddef.h>
 
 #include "common/config.h"
+#include "common/kafka_security.h"
 #include "common/log.h"
 
 #define FANOUT_TOPIC_MAX 256
 
 typedef struct {
     char *brokers;          /* ROOMCAST_KAFKA_BROKERS */
+    rc_ksec_settings kafka_security; /* ROOMCAST_KAFKA_SECURITY_PROTOCOL, SASL, TLS, ... */
     rc_addr admin_listen;   /* ROOMCAST_ADMIN_LISTEN */
     char *routes_file;      /* ROOMCAST_ROUTES_FILE, NULL for the shipped table */
     char *topic_prefix;     /* ROOMCAST_TOPIC_PREFIX, "" when unset */

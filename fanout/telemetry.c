@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/kafka.h"
+#include "common/kafka_security.h"
 #include "common/rc.h"
 
 /* Processing latency includes the up-to-50 ms batching wait and a transaction commit, so
@@ -45,6 +46,7 @@ void fanout_telemetry_init(fanout_telemetry *t, rc_metrics *reg, const char *bro
                                "Domain topic partitions this instance owns");
     t->rebalances = rc_counter_family_new(reg, "roomcast_fanout_rebalances_total",
                                           "Consumer group rebalance callbacks", "kind");
+    rc_ksec_metrics(reg, "roomcast_fanout");
 }
 
 int fanout_telemetry_ready(void *ctx, char *reason, size_t len)
@@ -56,7 +58,8 @@ int fanout_telemetry_ready(void *ctx, char *reason, size_t len)
         return RC_AGAIN;
     }
     if (!atomic_load(&t->kafka_up)) {
-        snprintf(reason, len, "Kafka (%s) is not reachable", t->brokers);
+        if (!rc_ksec_failing(reason, len)) /* a refusal says more than "not reachable" */
+            snprintf(reason, len, "Kafka (%s) is not reachable", t->brokers);
         return RC_EIO;
     }
     if (!atomic_load(&t->joined)) {

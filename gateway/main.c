@@ -14,6 +14,7 @@
 #include "common/admin.h"
 #include "common/alloc.h"
 #include "common/kafka.h"
+#include "common/kafka_security.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/token.h"
@@ -41,7 +42,10 @@ static int ready_fn(void *ctx, char *reason, size_t len)
         snprintf(reason, len, "draining: shutting down");
         return -1;
     }
-    return gw_delivery_ready(g->delivery, reason, len) ? 0 : -1;
+    if (gw_delivery_ready(g->delivery, reason, len))
+        return 0;
+    rc_ksec_failing(reason, len); /* a refusal says more than "not reachable" */
+    return -1;
 }
 
 #define STAT_FN(name, field)                                                                      \
@@ -85,6 +89,7 @@ static void register_metrics(gateway *g)
 {
     rc_metrics *m = g->metrics;
     rc_metrics_add_process(m);
+    rc_ksec_metrics(m, "roomcast_gateway");
     rc_gauge_fn_new(m, "roomcast_gateway_connections", "Open client TCP connections",
                     st_connections, g);
     rc_gauge_fn_new(m, "roomcast_gateway_sessions_websocket", "Engine.IO sessions on WebSocket",

@@ -112,8 +112,11 @@ static rc_cfg_item *gw__items(gw_settings *s, size_t *n)
          "rooms one socket may be in (its automatic ones included); joins past it are refused "
          "(\"too_many_rooms\"); at most 64, what connection state recovery carries"},
     };
+    _Static_assert(RC_ARRAY_LEN(t) + RC_KSEC_ITEMS <= RC_ARRAY_LEN(items), "grow items");
     memcpy(items, t, sizeof t);
     *n = sizeof t / sizeof t[0];
+    rc_ksec_items(&s->kafka_security, items + *n); /* the Kafka security rows, shared */
+    *n += RC_KSEC_ITEMS;
     return items;
 }
 
@@ -129,6 +132,8 @@ int gw_settings_load(gw_settings *s, int argc, char **argv, char *errstr, size_t
     }
     if (r != RC_OK)
         return r;
+    if (rc_ksec_load(&s->kafka_security, errstr, errlen) != RC_OK)
+        return RC_EINVAL;
     if (!rc_kafka_prefix_valid(s->topic_prefix)) {
         snprintf(errstr, errlen, "ROOMCAST_TOPIC_PREFIX: \"%s\" has characters Kafka does not allow "
                  "in topic names (use letters, digits, . _ -)", s->topic_prefix);
@@ -175,4 +180,5 @@ void gw_settings_free(gw_settings *s)
     size_t n;
     rc_cfg_item *items = gw__items(s, &n);
     rc_config_free_strings(items, n);
+    rc_ksec_reset();
 }

@@ -4,9 +4,11 @@
 #define GW_SETTINGS_H
 
 #include "common/config.h"
+#include "common/kafka_security.h"
 
 typedef struct {
     char *kafka_brokers;
+    rc_ksec_settings kafka_security; /* ROOMCAST_KAFKA_SECURITY_PROTOCOL, SASL, TLS, ... */
     rc_addr listen;
     rc_addr admin_listen;
     char *jwt_secret;

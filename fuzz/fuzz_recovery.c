@@ -20,12 +20,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     tok[n] = '\0';
     gw_vector v;
     gw_pid p;
-    char buf[2048];
-    const char *names[GW_RECOVERY_MAX_ROOMS];
+    gw_stamp st;
+    static char buf[GW_STAMP_MAX_ENTRIES * 210];
     if (gw_vector_decode(&k, tok, n, &v) == 0 && v.n > GW_RECOVERY_MAX_PARTITIONS)
         __builtin_trap();
     gw_pid_decode(&k, tok, n, &p);
-    gw_rooms_token_decode(&k, "sid", tok, n, buf, sizeof buf, names, GW_RECOVERY_MAX_ROOMS);
+    if (gw_stamp_decode(&k, tok, n, &st, buf, sizeof buf) == 0 && st.n > GW_STAMP_MAX_ENTRIES)
+        __builtin_trap();
     uint8_t key[32] = {7};
     gw_engine e = {0};
     e.cfg.cluster_key = key;

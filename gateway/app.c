@@ -73,9 +73,36 @@ void gw__app_leave(gw_client *c, const char *room)
 {
     if (gw_rooms_leave(c->app->rooms, &c->member, room, strlen(room))) {
         rc_counter_inc(c->app->leaves);
-        if (c->app->rkey)
+        if (c->app->rkey) {
+            gw__recovery_left(c, room);
             gw__recovery_rooms_changed(c);
+        }
     }
+}
+
+/* The rules of the own-room emitters (gw__own_room), as a question about a room name. */
+int gw__app_may_own(const gw_client *c, const char *room)
+{
+    static const struct {
+        const char *prefix;
+        rc_role role; /* RC_ROLE_NONE: any */
+    } own[] = {{"user-", RC_ROLE_NONE}, {"seller-", RC_ROLE_SELLER}, {"buyer-", RC_ROLE_BUYER}};
+    for (size_t i = 0; i < RC_ARRAY_LEN(own); i++) {
+        size_t n = strlen(own[i].prefix);
+        if (!strncmp(room, own[i].prefix, n))
+            return !strcmp(room + n, c->user_id) && (own[i].role == RC_ROLE_NONE || own[i].role == c->role);
+    }
+    return (!strcmp(room, "sellers") && c->role == RC_ROLE_SELLER) ||
+           (!strcmp(room, "buyers") && c->role == RC_ROLE_BUYER) ||
+           (!strcmp(room, "admin") && c->role == RC_ROLE_ADMIN);
+}
+
+int gw__app_authz(gw_client *c, const char *room, void (*fn)(void *, int, const char *), void *arg)
+{
+    if (!c->app->authz)
+        return -1;
+    gw_authz_check(c->app->authz, c->user_id, rc_role_name(c->role), room, fn, arg);
+    return 0;
 }
 
 /* ---- connect and disconnect ------------------------------------------------------------------ */
@@ -146,6 +173,7 @@ static int gw__on_connect(gw_socket *s, const json_t *auth, json_t *reply, json_
     c->member.owner = c;
     c->user_id = rc_strdup(claims.user_id);
     c->role = claims.role;
+    c->gen = ++app->next_gen;
     gw_bucket_init(&c->bucket, &app->rate, (uint32_t)((rc_now_us() - app->t0_us) / 1000));
     int recovered = app->rkey && gw__recovery_try(app, s, auth, c, reply);
     if (!recovered)
@@ -157,7 +185,9 @@ static int gw__on_connect(gw_socket *s, const json_t *auth, json_t *reply, json_
     rc_map_put(app->by_sid, c->sid, strlen(c->sid), c);
     LIST_INSERT_HEAD(&app->clients, c, link);
     app->nclients++;
-    if (!recovered) {
+    if (recovered) {
+        gw__recovery_begin(c);
+    } else {
         gw__app_auto_join(c);
         if (app->rkey)
             gw__recovery_new_pid(app, c, reply);
@@ -315,8 +345,8 @@ static void gw__own_room(gw_client *c, const sio_packet *p, const char *kind, in
 }
 
 /* A room grant: a token signed with the connection key, typed as a grant (token.h),
- * sub = the user, room = the room. */
-static int gw__grant_ok(gw_client *c, const json_t *grant, const char *room)
+ * sub = the user, room = the room. Returns its exp (> 0) when it opens room, else 0. */
+static int64_t gw__grant_ok(gw_client *c, const json_t *grant, const char *room)
 {
     if (!json_is_string(grant))
         return 0;
@@ -329,7 +359,7 @@ static int gw__grant_ok(gw_client *c, const json_t *grant, const char *room)
         gw__refuse(c->app, reason, c, room);
         return 0;
     }
-    return !strcmp(g.user_id, c->user_id) && !strcmp(g.room, room);
+    return !strcmp(g.user_id, c->user_id) && !strcmp(g.room, room) ? g.exp : 0;
 }
 
 /* join/leave-request-room and join/leave-chat-room. */
@@ -351,8 +381,10 @@ static void gw__entity_room(gw_client *c, const sio_packet *p, const char *kind,
         gw__refuse(c->app, "too_many_rooms", c, room);
         return gw__ack(c, p, 0, "too_many_rooms");
     }
-    if (gw__grant_ok(c, json_array_get(p->data, 2), room) || c->app->open_policy) {
-        gw__app_join(c, room);
+    int64_t grant_exp = gw__grant_ok(c, json_array_get(p->data, 2), room);
+    if (grant_exp || c->app->open_policy) {
+        if (gw__app_join(c, room) == 1 && grant_exp && c->app->rkey)
+            gw__recovery_granted(c, room, grant_exp); /* the stamp carries it */
         return gw__ack(c, p, 1, NULL);
     }
     if (c->app->authz)

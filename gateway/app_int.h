@@ -30,15 +30,28 @@ typedef struct gw_client {
     uint32_t up_pending;       /* client events produced, Kafka's answer not yet back */
     uint32_t up_pending_bytes;
     uint16_t authz_pending;    /* authorization checks asked, not yet answered */
-    /* recovery */
-    /* what completes each room event's frame: `.<rooms token>"]` when the socket has rooms
-       beyond its automatic ones, else NULL for the plain `"]` */
+    /* recovery (gateway/recovery.h) */
+    /* what completes each room event's frame: `.<stamp>"]`, the socket's own part of the
+       offset; re-signed lazily (stamp_dirty after a join or leave, or older than the
+       refresh period), so a join costs the same however many rooms the socket is in */
     char *tail;
     size_t tail_len;
-    int replaying;     /* missed events are being replayed; live ones wait in `held` */
+    int64_t stamp_ms;     /* when the stamp in tail was issued (Unix ms) */
+    uint8_t stamp_dirty;
+    uint8_t replaying;    /* GW__LIVE, GW__REPLAYING, GW__CHECKING */
+    uint16_t checks;      /* recovered rooms the authorization URL is asked about */
+    uint8_t ngrants;
+    uint32_t gen;         /* tells this socket from a later one with the same sid */
+    struct gw__grant *grants; /* rooms a grant opened, with its expiry: the stamp carries it */
+    struct gw__resume *resume; /* while GW__CHECKING: where the replay starts */
     gw_frame **held;
     size_t nheld;
 } gw_client;
+
+#define GW__LIVE 0
+#define GW__REPLAYING 1 /* missed events are being replayed; live ones wait in `held` */
+#define GW__CHECKING 2  /* recovered rooms are being checked; live events are dropped, the
+                           replay that follows the checks covers them */
 
 struct gw_app {
     struct event_base *base;
@@ -64,9 +77,19 @@ struct gw_app {
     gw_delivery *delivery;
     gw_replay *replay;
     rc_counter_family *recoveries;
+    int64_t stamp_refresh_ms;
+    uint32_t next_gen;
 };
 
 /* app.c */
+/* Whether c's token lets it be in an own room (user-, seller-, buyer-, sellers, buyers,
+ * admin) by the rules of the room emitters. */
+int gw__app_may_own(const gw_client *c, const char *room);
+/* Asks the authorization URL about room for c outside any request of the client (a
+ * recovered room): fn(arg, allowed, reason) as gw_authz_fn. 0 when asked, -1 without an
+ * authorization URL. */
+int gw__app_authz(gw_client *c, const char *room, void (*fn)(void *, int, const char *),
+                  void *arg);
 /* Joins room: 1 if newly joined, 0 if already in it, GW__TOO_MANY_ROOMS (counted) at the
  * bound on rooms per socket. */
 #define GW__TOO_MANY_ROOMS (-1)
@@ -81,10 +104,16 @@ size_t gw__app_deliver_to(gw_delivery *d, const gw_room_event *ev, gw_client *c)
  * user/role. Returns 1 when recovered (client set up with its old sid and rooms, replay
  * started, reply filled), 0 otherwise (reason counted). */
 int gw__recovery_try(gw_app *app, gw_socket *s, const json_t *auth, gw_client *c, json_t *reply);
+/* Once a recovered c is registered (by sid): asks the authorization URL about the rooms
+ * that need it, then starts the replay (at once when none does). */
+void gw__recovery_begin(gw_client *c);
 /* A new session's pid into reply. */
 void gw__recovery_new_pid(gw_app *app, gw_client *c, json_t *reply);
-/* Re-signs the per-socket part of the offset after a join or leave. */
+/* The socket's rooms changed: its stamp is re-signed before the next event it gets. */
 void gw__recovery_rooms_changed(gw_client *c);
+/* room was opened by a grant that expires at exp (the stamp carries it), or was left. */
+void gw__recovery_granted(gw_client *c, const char *room, int64_t exp);
+void gw__recovery_left(gw_client *c, const char *room);
 /* Sends a live room event to c, or holds it while c is replaying. */
 int gw__recovery_send(gw_client *c, gw_frame *f);
 void gw__recovery_client_gone(gw_client *c);

@@ -11,9 +11,9 @@
 
 #define TAG 8
 #define V_VECTOR 0x01
-#define V_PID 0x02
-#define V_ROOMS 0x03
-#define MAX_BODY 4096
+#define V_PID 0x04   /* v2: with its issue time (0x02, without, is refused) */
+#define V_STAMP 0x05 /* replaces the rooms token (0x03), which had no issue time */
+#define MAX_BODY 12288
 
 void gw_recovery_key_init(gw_recovery_key *k, const void *secret, size_t len)
 {
@@ -175,6 +175,7 @@ int gw_pid_encode(const gw_recovery_key *k, const gw_pid *p, char *out, size_t l
     w_str(&w, p->sid);
     w_str(&w, p->user_id);
     w_varint(&w, (uint64_t)p->role);
+    w_varint(&w, (uint64_t)(p->iat_ms < 0 ? 0 : p->iat_ms));
     w_vector(&w, &p->v);
     return gw__seal(k, &w, out, len);
 }
@@ -189,41 +190,49 @@ int gw_pid_decode(const gw_recovery_key *k, const char *tok, size_t len, gw_pid 
     r_str(&r, p->sid, sizeof p->sid);
     r_str(&r, p->user_id, sizeof p->user_id);
     p->role = (int)r_varint(&r);
+    p->iat_ms = (int64_t)(r_varint(&r) & INT64_MAX);
     r_vector(&r, &p->v);
     return r.bad || r.p != r.end ? RC_EINVAL : RC_OK;
 }
 
-int gw_rooms_token_encode(const gw_recovery_key *k, const char *sid, const char *const *rooms,
-                          size_t n, char *out, size_t len)
+int gw_stamp_encode(const gw_recovery_key *k, const char *sid, int64_t iat_ms,
+                    const gw_stamp_room *rooms, size_t n, char *out, size_t len)
 {
     gw__w w = {.n = 0};
-    w_byte(&w, V_ROOMS);
+    if (n > GW_STAMP_MAX_ENTRIES)
+        return RC_ETOOBIG;
+    w_byte(&w, V_STAMP);
     w_str(&w, sid);
+    w_varint(&w, (uint64_t)(iat_ms < 0 ? 0 : iat_ms));
     w_varint(&w, n);
-    for (size_t i = 0; i < n; i++)
-        w_str(&w, rooms[i]);
+    for (size_t i = 0; i < n; i++) {
+        w_str(&w, rooms[i].name);
+        w_varint(&w, (uint64_t)(rooms[i].grant_exp < 0 ? 0 : rooms[i].grant_exp));
+    }
     return gw__seal(k, &w, out, len);
 }
 
-int gw_rooms_token_decode(const gw_recovery_key *k, const char *sid, const char *tok, size_t len,
-                          char *buf, size_t buflen, const char **names, size_t nmax)
+int gw_stamp_decode(const gw_recovery_key *k, const char *tok, size_t len, gw_stamp *st,
+                    char *buf, size_t buflen)
 {
     uint8_t body[MAX_BODY + TAG];
     int n = gw__open(k, tok, len, body, sizeof body);
-    if (n < 1 || body[0] != V_ROOMS)
+    if (n < 1 || body[0] != V_STAMP)
         return RC_EINVAL;
     gw__r r = {body + 1, body + n, 0};
-    char owner[24];
-    r_str(&r, owner, sizeof owner);
+    r_str(&r, st->sid, sizeof st->sid);
+    st->iat_ms = (int64_t)(r_varint(&r) & INT64_MAX);
     uint64_t cnt = r_varint(&r);
-    if (r.bad || strcmp(owner, sid) != 0 || cnt > nmax || cnt > GW_RECOVERY_MAX_ROOMS)
+    if (r.bad || cnt > GW_STAMP_MAX_ENTRIES)
         return RC_EINVAL;
     size_t used = 0;
     for (uint64_t i = 0; i < cnt && !r.bad; i++) {
-        names[i] = buf + used;
+        st->rooms[i].name = buf + used;
         r_str(&r, buf + used, buflen - used);
         if (!r.bad)
             used += strlen(buf + used) + 1;
+        st->rooms[i].grant_exp = (int64_t)(r_varint(&r) & INT64_MAX);
     }
-    return r.bad || r.p != r.end ? RC_EINVAL : (int)cnt;
+    st->n = (size_t)cnt;
+    return r.bad || r.p != r.end ? RC_EINVAL : RC_OK;
 }

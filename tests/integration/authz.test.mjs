@@ -5,34 +5,10 @@
 // flight per socket and in all, and denials that can only evict denials.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import http from "node:http";
 import { io } from "socket.io-client";
 import {
-  baseEnv, createTopics, metric, newPrefix, startGateway, stopAll, token,
+  authzServer, baseEnv, createTopics, metric, newPrefix, startGateway, stopAll, token,
 } from "./lib/harness.mjs";
-
-// An authorization URL: decide(q) -> {status, afterMs} (afterMs Infinity: never answers).
-async function authzServer(decide) {
-  const asked = [];
-  const hanging = new Set();
-  const server = http.createServer((req, res) => {
-    let body = "";
-    req.on("data", (d) => (body += d));
-    req.on("end", () => {
-      const q = JSON.parse(body);
-      asked.push(q.room);
-      const { status, afterMs = 0 } = decide(q);
-      if (afterMs === Infinity) return hanging.add(res);
-      setTimeout(() => { res.writeHead(status); res.end(); }, afterMs);
-    });
-  });
-  server.keepAliveTimeout = 60000;
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  return {
-    url: `http://127.0.0.1:${server.address().port}/authorize`, asked,
-    close: () => { hanging.forEach((r) => r.destroy()); server.closeAllConnections(); server.close(); },
-  };
-}
 
 async function connect(url, tok) {
   const s = io(url, { auth: { token: tok }, transports: ["websocket"], reconnection: false });

@@ -44,7 +44,8 @@ int main(void)
     CHECK_EQ(gw_vector_decode(&other, tok, (size_t)n, &back), RC_EINVAL);
     CHECK(all_altered_refused(&k, tok, 0));
 
-    gw_pid p = {.sid = "abcdefghij0123456789", .user_id = "u-42", .role = 2, .v = v};
+    gw_pid p = {.sid = "abcdefghij0123456789", .user_id = "u-42", .role = 2,
+                .iat_ms = 1795746930000, .v = v};
     n = gw_pid_encode(&k, &p, tok, sizeof tok);
     CHECK(n > 0);
     gw_pid pb;
@@ -52,21 +53,46 @@ int main(void)
     CHECK_STR(pb.sid, p.sid);
     CHECK_STR(pb.user_id, "u-42");
     CHECK_EQ(pb.role, 2);
+    CHECK_EQ(pb.iat_ms, 1795746930000);
     CHECK(all_altered_refused(&k, tok, 1));
     /* a pid is not a vector, and the other way round */
     CHECK_EQ(gw_vector_decode(&k, tok, (size_t)n, &back), RC_EINVAL);
 
-    const char *rooms[] = {"+chat-c1", "+request-r9", "-buyers"};
-    n = gw_rooms_token_encode(&k, "sid-1", rooms, 3, tok, sizeof tok);
+    /* a stamp: the socket's sid, when it was issued, its rooms with their grants' expiry */
+    const gw_stamp_room rooms[] = {{"+chat-c1", 1795747000}, {"+request-r9", 0}, {"-buyers", 0}};
+    n = gw_stamp_encode(&k, "sid-1", 1795746930041, rooms, 3, tok, sizeof tok);
     CHECK(n > 0);
     char buf[1024];
-    const char *names[8];
-    CHECK_EQ(gw_rooms_token_decode(&k, "sid-1", tok, (size_t)n, buf, sizeof buf, names, 8), 3);
-    CHECK_STR(names[1], "+request-r9");
-    CHECK_STR(names[2], "-buyers");
-    /* bound to its socket: another sid cannot use it */
-    CHECK_EQ(gw_rooms_token_decode(&k, "sid-2", tok, (size_t)n, buf, sizeof buf, names, 8), RC_EINVAL);
-    CHECK_EQ(gw_rooms_token_decode(&k, "sid-1", tok, (size_t)n, buf, sizeof buf, names, 2), RC_EINVAL);
+    gw_stamp st;
+    CHECK_EQ(gw_stamp_decode(&k, tok, (size_t)n, &st, buf, sizeof buf), 0);
+    CHECK_STR(st.sid, "sid-1");
+    CHECK_EQ(st.iat_ms, 1795746930041);
+    CHECK_EQ(st.n, 3);
+    CHECK_STR(st.rooms[0].name, "+chat-c1");
+    CHECK_EQ(st.rooms[0].grant_exp, 1795747000);
+    CHECK_STR(st.rooms[1].name, "+request-r9");
+    CHECK_EQ(st.rooms[1].grant_exp, 0);
+    CHECK_STR(st.rooms[2].name, "-buyers");
+    CHECK_EQ(gw_stamp_decode(&other, tok, (size_t)n, &st, buf, sizeof buf), RC_EINVAL);
+    CHECK_EQ(gw_stamp_decode(&k, tok, (size_t)n, &st, buf, 12), RC_EINVAL); /* no room for names */
+    /* none of the three kinds is taken for another */
+    CHECK_EQ(gw_vector_decode(&k, tok, (size_t)n, &back), RC_EINVAL);
+    CHECK_EQ(gw_pid_decode(&k, tok, (size_t)n, &pb), RC_EINVAL);
+    /* the largest stamp fits its buffer: 64 rooms and the automatic ones left, long names */
+    gw_stamp_room many[GW_STAMP_MAX_ENTRIES];
+    char names[GW_STAMP_MAX_ENTRIES][140];
+    for (int i = 0; i < GW_STAMP_MAX_ENTRIES; i++) {
+        snprintf(names[i], sizeof names[i], "+request-%0127d", i);
+        many[i] = (gw_stamp_room){names[i], INT64_C(1) << 40};
+    }
+    static char big[GW_STAMP_MAX_LEN];
+    n = gw_stamp_encode(&k, "abcdefghij0123456789ab", INT64_C(1) << 42, many, GW_STAMP_MAX_ENTRIES,
+                        big, sizeof big);
+    CHECK(n > 0);
+    static char bigbuf[GW_STAMP_MAX_ENTRIES * 210];
+    CHECK_EQ(gw_stamp_decode(&k, big, (size_t)n, &st, bigbuf, sizeof bigbuf), 0);
+    CHECK_EQ(st.n, GW_STAMP_MAX_ENTRIES);
+    CHECK(gw_stamp_encode(&k, "s", 0, many, GW_STAMP_MAX_ENTRIES + 1, big, sizeof big) < 0);
     CHECK_EQ(gw_vector_decode(&k, "", 0, &back), RC_EINVAL);
     CHECK_EQ(gw_vector_decode(&k, "!!!!", 4, &back), RC_EINVAL);
 

@@ -327,3 +327,28 @@ export async function startHaproxyN(gateways) {
   fs.writeFileSync(cfg, `${base.trimEnd()}\n${servers}\n`);
   return runHaproxy(cfg, await freePort(), {}, () => fs.rmSync(dir, { recursive: true, force: true }));
 }
+
+// A ROOMCAST_AUTHZ_URL on a free port: decide(q) -> {status, afterMs} (afterMs Infinity:
+// never answers); `asked` lists the rooms asked about, in order.
+export async function authzServer(decide) {
+  const asked = [];
+  const hanging = new Set();
+  const { createServer } = await import("node:http");
+  const server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (d) => (body += d));
+    req.on("end", () => {
+      const q = JSON.parse(body);
+      asked.push(q.room);
+      const { status, afterMs = 0 } = decide(q);
+      if (afterMs === Infinity) return hanging.add(res);
+      setTimeout(() => { res.writeHead(status); res.end(); }, afterMs);
+    });
+  });
+  server.keepAliveTimeout = 60000;
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${server.address().port}/authorize`, asked,
+    close: () => { hanging.forEach((r) => r.destroy()); server.closeAllConnections(); server.close(); },
+  };
+}

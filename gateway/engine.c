@@ -345,9 +345,15 @@ void gw__conn_become_ws(gw_conn *c, const char *accept_key)
 
 /* ---- HTTP ---------------------------------------------------------------------------------- */
 
+/* ROOMCAST_ALLOWED_ORIGINS=*: any site, as Socket.IO's cors: {origin: "*"}. */
+static int gw__origins_any(const gw_engine *e)
+{
+    return e->cfg.allowed_origins && !strcmp(e->cfg.allowed_origins, "*");
+}
+
 static int gw__origin_allowed(const gw_engine *e, const http_request *req)
 {
-    if (!e->cfg.allowed_origins)
+    if (!e->cfg.allowed_origins || gw__origins_any(e))
         return 1;
     size_t ol;
     const char *origin = http_header_get(req, "origin", &ol);
@@ -370,16 +376,23 @@ static int gw__origin_allowed(const gw_engine *e, const http_request *req)
     return 0;
 }
 
-/* CORS for polling from a page on another origin (the reference needs the cors option):
- * sets c->cors for the answer to req, or clears it. */
+/* CORS for polling from a page on another origin: sets c->cors for the answer to req, or
+ * clears it. As Socket.IO's `cors` option (issue 12 item 13): none unless configured
+ * (Socket.IO >= 3 sends no CORS headers without it, so other sites' pages cannot read the
+ * answers); "*" is {origin: "*"} (any site, no credentials); a list is {origin: [...],
+ * credentials: true} (the listed sites only, reflected, with credentials). */
 static void gw__cors_headers(gw_conn *c, const http_request *req)
 {
     size_t ol;
     const char *origin = http_header_get(req, "origin", &ol);
     rc_free(c->cors);
     c->cors = NULL;
-    if (!origin || ol > 200 || !gw__origin_allowed(c->e, req))
+    if (!origin || ol > 200 || !c->e->cfg.allowed_origins || !gw__origin_allowed(c->e, req))
         return;
+    if (gw__origins_any(c->e)) {
+        c->cors = rc_strdup("Access-Control-Allow-Origin: *\r\n");
+        return;
+    }
     size_t len = ol + 128;
     char *buf = c->cors = rc_malloc(len);
     snprintf(buf, len,

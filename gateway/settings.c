@@ -29,7 +29,9 @@ static rc_cfg_item *gw__items(gw_settings *s, size_t *n)
         {"ROOMCAST_ROOM_POLICY", RC_CFG_ENUM, "strict", &s->room_policy, 0, 0, "strict,open",
          "open lets any authenticated socket join entity rooms (development only)"},
         {"ROOMCAST_ALLOWED_ORIGINS", RC_CFG_STRING, NULL, &s->allowed_origins, 0, 0, NULL,
-         "comma list checked against the Origin header (unset: any)"},
+         "comma list of sites (scheme://host[:port]) allowed by the Origin header, answered with "
+         "CORS headers and credentials; * for any site with CORS headers without credentials; "
+         "unset: any site over WebSocket, no CORS headers for long-polling"},
         {"ROOMCAST_TLS_CERT_FILE", RC_CFG_FILE, NULL, &s->tls_cert_file, 0, 0, NULL,
          "serve wss:// and https://"},
         {"ROOMCAST_TLS_KEY_FILE", RC_CFG_FILE, NULL, &s->tls_key_file, 0, 0, NULL,

@@ -8,7 +8,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { baseEnv, createTopics, metric, newPrefix, waitFor } from "./lib/harness.mjs";
+import { baseEnv, createTopics, freePort, metric, newPrefix, waitFor } from "./lib/harness.mjs";
 import { ensureDir, haveChromium, launchChromium, outputDir, startDemo, startTopology } from "./lib/deploy.mjs";
 
 const skip = !haveChromium() && "Debian's chromium is not installed (scripts/setup installs it)";
@@ -24,12 +24,15 @@ async function login(page, url, user, role) {
 
 // name: the screenshots' prefix; clientOptions: undefined for the page's own
 async function smoke(name, clientOptions) {
-  const env = baseEnv(newPrefix(`browser-${name}`));
+  // the page polls the balancer from another origin: the gateways allow that one only,
+  // as scripts/up does for its demo
+  const demoPort = await freePort();
+  const env = baseEnv(newPrefix(`browser-${name}`), { ROOMCAST_ALLOWED_ORIGINS: `http://127.0.0.1:${demoPort}` });
   await createTopics(env);
   const topo = await startTopology(env);
   let demo, chromium;
   try {
-    demo = await startDemo(env, topo.lb.url, clientOptions);
+    demo = await startDemo(env, topo.lb.url, clientOptions, `127.0.0.1:${demoPort}`);
     chromium = await launchChromium();
     // two contexts: two tabs that share nothing, as two people's browsers
     const buyer = await (await chromium.browser.newContext()).newPage();

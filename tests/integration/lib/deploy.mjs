@@ -82,11 +82,11 @@ export async function startTopology(env) {
   }
 }
 
-// deploy/demo/server.mjs on a free port, running the CLI of the build under test.
-// clientOptions, when given, replace the page's socket.io-client options.
-export async function startDemo(env, gatewayUrl, clientOptions) {
+// deploy/demo/server.mjs on a free port (or `listen`), running the CLI of the build under
+// test. clientOptions, when given, replace the page's socket.io-client options.
+export async function startDemo(env, gatewayUrl, clientOptions, listen = "127.0.0.1:0") {
   const p = background(process.execPath, [path.join(root, "deploy/demo/server.mjs")], {
-    ...env, ROOMCAST_DEMO_LISTEN: "127.0.0.1:0", ROOMCAST_DEMO_GATEWAY_URL: gatewayUrl, ROOMCAST_CLI: bin("roomcast"),
+    ...env, ROOMCAST_DEMO_LISTEN: listen, ROOMCAST_DEMO_GATEWAY_URL: gatewayUrl, ROOMCAST_CLI: bin("roomcast"),
     ...(clientOptions ? { ROOMCAST_DEMO_CLIENT_OPTIONS: JSON.stringify(clientOptions) } : {}),
   });
   const m = await waitFor("the demo backend to listen", () => p.log().match(/"listening":"([^"]+)"/), 10000, 50)

@@ -26,7 +26,8 @@ gw_frame *gw_frame_new(char eio_digit, const char *text, size_t len, size_t natt
     n += len;
     for (size_t i = 0; i < nattach; i++) {
         n += ws_frame_header(f->ws + n, 1, WS_OP_BINARY, attach_len[i]);
-        memcpy(f->ws + n, attach[i], attach_len[i]);
+        if (attach_len[i]) /* an empty bytes field decodes to NULL: memcpy(NULL, 0) is UB */
+            memcpy(f->ws + n, attach[i], attach_len[i]);
         n += attach_len[i];
     }
     f->ws_len = n;

@@ -55,6 +55,28 @@ static void sio__puts(sio_buf *b, const char *s)
 /* Pairs of (character, letter after the backslash), searched with strchr. */
 static const char sio__short_escapes[] = "\"\"\\\\\bb\ff\nn\rr\tt";
 
+/* The length of the well-formed UTF-8 sequence at s[0..n) (RFC 3629: no overlong forms,
+ * no surrogates, nothing past U+10FFFF), or 0. */
+static size_t sio__utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t len = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
+               : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (!len || len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) || (c == 0xf0 && s[1] < 0x90) ||
+        (c == 0xf4 && s[1] > 0x8f))
+        return 0;
+    return len;
+}
+
+/* A string that is not UTF-8 (an event name from a room event on Kafka: protobuf-c does
+ * not check) is written with U+FFFD for each bad byte, as a JavaScript string would hold
+ * it: a WebSocket text frame that is not UTF-8 makes every browser close the connection
+ * (1007), which one bad event would otherwise do to every socket it reaches. */
 static void sio__append_string(sio_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -66,6 +88,17 @@ static void sio__append_string(sio_buf *b, const char *s, size_t n)
         char esc[7] = {'\\', 0, 0, 0, 0, 0, 0};
         size_t elen = 2;
 
+        if (c >= 0x80) {
+            size_t u = sio__utf8_len((const unsigned char *)s + i, n - i);
+            if (u) {
+                i += u - 1;
+                continue;
+            }
+            sio_buf_append(b, s + run, i - run);
+            sio_buf_append(b, "\xef\xbf\xbd", 3);
+            run = i + 1;
+            continue;
+        }
         if (c >= 0x20 && c != '"' && c != '\\')
             continue;
         sio_buf_append(b, s + run, i - run);

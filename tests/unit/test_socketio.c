@@ -371,6 +371,22 @@ static void test_event_raw(void)
     CHECK_EQ(sio_encode_event_raw(&b, "a\"b/\xc3\xa9", " [1, \"x\"]\n", 10, 0), 0);
     CHECK_STR(b.data, "2[\"a\\\"b/\xc3\xa9\",1, \"x\"]");
 
+    /* a name that is not UTF-8 (a room event from Kafka) goes out with U+FFFD for each bad
+       byte, never raw: browsers close a WebSocket on a text frame that is not UTF-8 */
+    static const struct { const char *in, *out; } bad[] = {
+        {"sys\x8dm", "2[\"sys\xef\xbf\xbdm\"]"},                      /* a lone continuation */
+        {"\xc0\xaf", "2[\"\xef\xbf\xbd\xef\xbf\xbd\"]"},                /* overlong '/' */
+        {"\xed\xa0\x80x", "2[\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbdx\"]"}, /* a surrogate */
+        {"\xf4\x90\x80\x80", "2[\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"]"}, /* > U+10FFFF */
+        {"\xe2\x82", "2[\"\xef\xbf\xbd\xef\xbf\xbd\"]"},                /* cut short */
+        {"\xf0\x9f\x98\x80", "2[\"\xf0\x9f\x98\x80\"]"},                  /* a real 4-byte one */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        b.len = 0;
+        CHECK_EQ(sio_encode_event_raw(&b, bad[i].in, "[]", 2, 0), 0);
+        CHECK_STR(b.data, bad[i].out);
+    }
+
     b.len = 0;
     CHECK_EQ(sio_encode_event_raw(&b, "file", "[{\"_placeholder\":true,\"num\":0}]", 31, 1), 0);
     CHECK_STR(b.data, "51-[\"file\",{\"_placeholder\":true,\"num\":0}]");

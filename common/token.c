@@ -53,7 +53,15 @@ struct rc_token_keys {
     char *issuer;   /* NULL: unchecked */
     char *audience; /* NULL: unchecked */
     rc_token_policy policy;
+    rc_token_key_lookup lookup; /* keys named by each token's kid (JWKS); NULL: the key above */
+    void *lookup_ctx;
 };
+
+/* The algorithm and key one token is checked with. */
+typedef struct {
+    rc_token__alg alg;
+    EVP_PKEY *pkey;
+} rc_token__use;
 
 /* ---- roles and names ------------------------------------------------------------------ */
 
@@ -96,13 +104,14 @@ const char *rc_token_result_name(int r)
     case RC_TOKEN_NO_EXPIRY: return "no_exp";
     case RC_TOKEN_LIFETIME: return "lifetime_too_long";
     case RC_TOKEN_WRONG_TYPE: return "wrong_type";
+    case RC_TOKEN_UNKNOWN_KEY: return "unknown_key";
     default: return "unknown";
     }
 }
 
 const char *rc_token_keys_alg(const rc_token_keys *k)
 {
-    return rc_token__alg_names[k->alg];
+    return k->lookup ? "RS256/ES256 by kid" : rc_token__alg_names[k->alg];
 }
 
 
@@ -256,6 +265,21 @@ int rc_token_keys_new(const char *hs256_secret, const char *pem_file, const char
     return RC_OK;
 }
 
+int rc_token_keys_new_lookup(rc_token_key_lookup lookup, void *ctx, const char *issuer,
+                             const char *audience, rc_token_keys **out)
+{
+    rc_token_keys *k = rc_calloc(1, sizeof *k);
+    k->policy = (rc_token_policy)RC_TOKEN_POLICY_DEFAULT;
+    k->lookup = lookup;
+    k->lookup_ctx = ctx;
+    if (issuer && *issuer)
+        k->issuer = rc_strdup(issuer);
+    if (audience && *audience)
+        k->audience = rc_strdup(audience);
+    *out = k;
+    return RC_OK;
+}
+
 void rc_token_keys_set_policy(rc_token_keys *k, const rc_token_policy *p)
 {
     k->policy = *p;
@@ -323,22 +347,23 @@ static int rc_token__hs256(const rc_token_keys *k, const char *input, size_t len
     return ok;
 }
 
-static int rc_token__check_signature(const rc_token_keys *k, const char *input, size_t len,
-                                     const unsigned char *sig, size_t siglen)
+static int rc_token__check_signature(const rc_token_keys *k, const rc_token__use *use,
+                                     const char *input, size_t len, const unsigned char *sig,
+                                     size_t siglen)
 {
     unsigned char mac[32];
     int ok = 0;
-    switch (k->alg) {
+    switch (use->alg) {
     case RC_TOKEN__HS256:
         ok = siglen == 32 && rc_token__hs256(k, input, len, mac) &&
              CRYPTO_memcmp(mac, sig, 32) == 0; /* constant time: no timing oracle */
         break;
     case RC_TOKEN__RS256:
-        ok = siglen == (size_t)EVP_PKEY_get_size(k->pkey) &&
-             rc_token__evp_verify(k->pkey, input, len, sig, siglen);
+        ok = siglen == (size_t)EVP_PKEY_get_size(use->pkey) &&
+             rc_token__evp_verify(use->pkey, input, len, sig, siglen);
         break;
     case RC_TOKEN__ES256:
-        ok = rc_token__es256_verify(k->pkey, input, len, sig, siglen);
+        ok = rc_token__es256_verify(use->pkey, input, len, sig, siglen);
         break;
     }
     return ok ? RC_TOKEN_OK : RC_TOKEN_BAD_SIGNATURE;
@@ -518,19 +543,44 @@ static int rc_token__is_grant_typ(const json_t *typ)
     return !strcasecmp(t, RC_TOKEN_GRANT_TYP);
 }
 
+/* With keys looked up by kid: the header's alg must be RS256 or ES256 (never "none" or an
+ * HMAC, whose key would be the public one) and the key the token names of that alg. */
+static int rc_token__lookup_key(const rc_token_keys *k, const json_t *h, rc_token__use *use)
+{
+    const json_t *alg = json_object_get(h, "alg"), *kid = json_object_get(h, "kid");
+    if (rc_token__str_eq(alg, "RS256"))
+        use->alg = RC_TOKEN__RS256;
+    else if (rc_token__str_eq(alg, "ES256"))
+        use->alg = RC_TOKEN__ES256;
+    else
+        return RC_TOKEN_BAD_ALG;
+    if (kid && !json_is_string(kid))
+        return RC_TOKEN_MALFORMED;
+    use->pkey = k->lookup(k->lookup_ctx, kid ? json_string_value(kid) : NULL,
+                          kid ? json_string_length(kid) : 0, rc_token__alg_names[use->alg]);
+    return use->pkey ? RC_TOKEN_OK : RC_TOKEN_UNKNOWN_KEY;
+}
+
 static int rc_token__check_header(const rc_token_keys *k, rc_token_kind kind, const char *b64,
-                                  size_t len, unsigned char *scratch)
+                                  size_t len, unsigned char *scratch, rc_token__use *use)
 {
     json_t *h = rc_token__json_part(b64, len, scratch);
     if (!h)
         return RC_TOKEN_MALFORMED;
     int r = RC_TOKEN_OK;
-    if (!rc_token__str_eq(json_object_get(h, "alg"), rc_token__alg_names[k->alg]))
+    const json_t *alg = json_object_get(h, "alg");
+    use->alg = k->alg;
+    use->pkey = k->pkey;
+    if (!k->lookup && !rc_token__str_eq(alg, rc_token__alg_names[k->alg]))
+        r = RC_TOKEN_BAD_ALG;
+    else if (k->lookup && !rc_token__str_eq(alg, "RS256") && !rc_token__str_eq(alg, "ES256"))
         r = RC_TOKEN_BAD_ALG;
     else if (json_object_get(h, "crit"))
         r = RC_TOKEN_MALFORMED; /* RFC 7515 §4.1.11: we understand no extension */
     else if (rc_token__is_grant_typ(json_object_get(h, "typ")) != (kind == RC_TOKEN_GRANT))
         r = RC_TOKEN_WRONG_TYPE;
+    else if (k->lookup) /* last: only a well-formed header may ask for a JWKS fetch */
+        r = rc_token__lookup_key(k, h, use);
     json_decref(h);
     return r;
 }
@@ -550,13 +600,14 @@ static int rc_token__verify(const rc_token_keys *k, rc_token_kind kind, const ch
     if (!dot2 || memchr(dot2 + 1, '.', (size_t)(end - dot2 - 1)))
         return RC_TOKEN_MALFORMED;
 
-    int r = rc_token__check_header(k, kind, token, (size_t)(dot1 - token), scratch);
+    rc_token__use use;
+    int r = rc_token__check_header(k, kind, token, (size_t)(dot1 - token), scratch, &use);
     if (r != RC_TOKEN_OK)
         return r;
     long siglen = rc_b64url_decode(dot2 + 1, (size_t)(end - dot2 - 1), scratch);
     if (siglen < 0)
         return RC_TOKEN_MALFORMED;
-    r = rc_token__check_signature(k, token, (size_t)(dot2 - token), scratch, (size_t)siglen);
+    r = rc_token__check_signature(k, &use, token, (size_t)(dot2 - token), scratch, (size_t)siglen);
     if (r != RC_TOKEN_OK)
         return r;
     json_t *claims = rc_token__json_part(dot1 + 1, (size_t)(dot2 - dot1 - 1), scratch);

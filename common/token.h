@@ -55,11 +55,22 @@ typedef enum { RC_TOKEN_LOGIN = 0, RC_TOKEN_GRANT } rc_token_kind;
 int rc_token_keys_new(const char *hs256_secret, const char *pem_file, const char *issuer,
                       const char *audience, rc_token_keys **out, char *errstr,
                       size_t errlen);
+/* Keys named by each token instead (a JWKS, common/jwks_source.h): lookup gets the
+ * header's "kid" (NULL when it has none) and "alg", which must be "RS256" or "ES256" (a
+ * token saying "none" or HS256 is BAD_ALG before any lookup: an HMAC key would be the
+ * public one), and returns the key, borrowed for the call, or NULL (UNKNOWN_KEY). It is
+ * called only for a header that passed every other check. Such keys cannot sign. ctx is
+ * borrowed; issuer/audience are copied. Never fails. */
+struct evp_pkey_st;
+typedef struct evp_pkey_st *(*rc_token_key_lookup)(void *ctx, const char *kid, size_t kidlen,
+                                                   const char *alg);
+int rc_token_keys_new_lookup(rc_token_key_lookup lookup, void *ctx, const char *issuer,
+                             const char *audience, rc_token_keys **out);
 void rc_token_keys_free(rc_token_keys *k);
 /* Replaces the policy (RC_TOKEN_POLICY_DEFAULT until then). Only before the keys are
  * shared: verification reads it without a lock. */
 void rc_token_keys_set_policy(rc_token_keys *k, const rc_token_policy *p);
-/* "HS256", "RS256" or "ES256". */
+/* "HS256", "RS256" or "ES256"; "RS256/ES256 by kid" for looked-up keys. */
 const char *rc_token_keys_alg(const rc_token_keys *k);
 
 typedef struct {
@@ -82,14 +93,15 @@ typedef enum {
     RC_TOKEN_TOO_LONG,         /* more than RC_TOKEN_MAX_LEN bytes */
     RC_TOKEN_NO_EXPIRY,        /* no exp, and the policy (or a grant) needs one */
     RC_TOKEN_LIFETIME,         /* exp further than the policy's maximum lifetime */
-    RC_TOKEN_WRONG_TYPE        /* a grant where a login token is wanted, or the reverse */
+    RC_TOKEN_WRONG_TYPE,       /* a grant where a login token is wanted, or the reverse */
+    RC_TOKEN_UNKNOWN_KEY       /* looked-up keys: none for the header's kid and alg */
 } rc_token_result;
 
 #define RC_TOKEN_MAX_LEN 8192
 
 /* "ok", "malformed", "bad_alg", "bad_signature", "expired", "not_yet_valid",
  * "bad_issuer", "bad_audience", "no_subject", "too_long", "no_exp", "lifetime_too_long",
- * "wrong_type"; "unknown" otherwise. Stable: used as a metrics label. */
+ * "wrong_type", "unknown_key"; "unknown" otherwise. Stable: used as a metrics label. */
 const char *rc_token_result_name(int r);
 
 /* Verifies the compact JWS token[0..len) (need not be NUL-terminated) as a token of

@@ -13,6 +13,7 @@
 
 #include "common/admin.h"
 #include "common/alloc.h"
+#include "common/jwks_source.h"
 #include "common/kafka.h"
 #include "common/kafka_security.h"
 #include "common/log.h"
@@ -30,6 +31,7 @@ typedef struct {
     gw_engine *engine;
     gw_app *app;
     gw_delivery *delivery;
+    rc_jwks_source *jwks; /* NULL unless ROOMCAST_JWT_JWKS_URL */
     int draining;
     int64_t drain_deadline_us;
     struct event *drain_tick;
@@ -42,6 +44,8 @@ static int ready_fn(void *ctx, char *reason, size_t len)
         snprintf(reason, len, "draining: shutting down");
         return -1;
     }
+    if (g->jwks && rc_jwks_source_ready(g->jwks, reason, len) != 0)
+        return -1; /* no key yet: every client would be refused */
     if (gw_delivery_ready(g->delivery, reason, len))
         return 0;
     rc_ksec_failing(reason, len); /* a refusal says more than "not reachable" */
@@ -199,6 +203,18 @@ static SSL_CTX *tls_ctx(const gw_settings *cfg, char *err, size_t len)
     return ctx;
 }
 
+/* Token keys from the identity provider's JWK Set, fetched on the loop (jwks_source.h). */
+static int jwks_keys(gateway *g, rc_token_keys **keys, char *err, size_t len)
+{
+    rc_jwks_config jc = {g->cfg.jwt_jwks_url, g->cfg.jwt_jwks_ca_file,
+                         g->cfg.jwt_jwks_refresh_seconds, g->cfg.jwt_jwks_min_refresh_seconds,
+                         g->cfg.jwt_jwks_timeout_ms};
+    if (rc_jwks_source_new(g->base, &jc, g->metrics, "roomcast_gateway", &g->jwks, err, len) != 0)
+        return -1;
+    return rc_token_keys_new_lookup(rc_jwks_source_lookup, g->jwks, g->cfg.jwt_issuer,
+                                    g->cfg.jwt_audience, keys);
+}
+
 int main(int argc, char **argv)
 {
     gateway g = {0};
@@ -228,17 +244,22 @@ int main(int argc, char **argv)
         status = 2;
         goto out;
     }
-    if (rc_token_keys_new(g.cfg.jwt_secret, g.cfg.jwt_public_key_file, g.cfg.jwt_issuer,
-                          g.cfg.jwt_audience, &keys, err, sizeof err) != 0 ||
+    if ((!g.cfg.jwt_jwks_url && /* JWKS keys come with the event loop, below */
+         rc_token_keys_new(g.cfg.jwt_secret, g.cfg.jwt_public_key_file, g.cfg.jwt_issuer,
+                           g.cfg.jwt_audience, &keys, err, sizeof err) != 0) ||
         (g.cfg.tls_cert_file && !(tls = tls_ctx(&g.cfg, err, sizeof err)))) {
+        status = 2;
+        goto out;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    g.base = event_base_new();
+    g.metrics = rc_metrics_new();
+    if (g.cfg.jwt_jwks_url && jwks_keys(&g, &keys, err, sizeof err) != 0) {
         status = 2;
         goto out;
     }
     rc_token_policy policy = {g.cfg.jwt_require_exp, g.cfg.jwt_max_lifetime, g.cfg.jwt_leeway};
     rc_token_keys_set_policy(keys, &policy);
-    signal(SIGPIPE, SIG_IGN);
-    g.base = event_base_new();
-    g.metrics = rc_metrics_new();
     gw_authz_config ac = {g.cfg.authz_url, (int)g.cfg.authz_timeout_ms,
                           (int)g.cfg.authz_cache_seconds, g.cfg.authz_cache_entries,
                           g.cfg.authz_max_pending};
@@ -334,6 +355,7 @@ out:
     if (g.metrics)
         rc_metrics_free(g.metrics);
     rc_token_keys_free(keys);
+    rc_jwks_source_free(g.jwks); /* after the keys that look up in it, before the base */
     if (tls)
         SSL_CTX_free(tls);
     if (g.base)

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "common/alloc.h"
+#include "common/jwks_source.h"
 #include "common/kafka.h"
 
 static rc_cfg_item *gw__items(gw_settings *s, size_t *n)
@@ -21,6 +22,18 @@ static rc_cfg_item *gw__items(gw_settings *s, size_t *n)
         {"ROOMCAST_JWT_SECRET", RC_CFG_STRING, NULL, &s->jwt_secret, 0, 0, NULL, "HS256 key"},
         {"ROOMCAST_JWT_PUBLIC_KEY_FILE", RC_CFG_FILE, NULL, &s->jwt_public_key_file, 0, 0, NULL,
          "PEM key for RS256 / ES256"},
+        {"ROOMCAST_JWT_JWKS_URL", RC_CFG_STRING, NULL, &s->jwt_jwks_url, 0, 0, NULL,
+         "https:// URL of the identity provider's JWK Set: RS256/ES256 keys picked by the "
+         "token's kid"},
+        {"ROOMCAST_JWT_JWKS_CA_FILE", RC_CFG_FILE, NULL, &s->jwt_jwks_ca_file, 0, 0, NULL,
+         "PEM CAs that sign the JWKS server's certificate (default: the system's)"},
+        {"ROOMCAST_JWT_JWKS_REFRESH_SECONDS", RC_CFG_INT, "300", &s->jwt_jwks_refresh_seconds, 1,
+         86400, NULL, "how often the JWK Set is fetched again"},
+        {"ROOMCAST_JWT_JWKS_MIN_REFRESH_SECONDS", RC_CFG_INT, "30",
+         &s->jwt_jwks_min_refresh_seconds, 1, 3600, NULL,
+         "least time between two fetches: bounds the fetches that unknown kids and failures ask for"},
+        {"ROOMCAST_JWT_JWKS_TIMEOUT_MS", RC_CFG_INT, "5000", &s->jwt_jwks_timeout_ms, 100, 60000,
+         NULL, "one JWK Set fetch, connect to last byte"},
         {"ROOMCAST_JWT_ISSUER", RC_CFG_STRING, NULL, &s->jwt_issuer, 0, 0, NULL, "checked when set"},
         {"ROOMCAST_JWT_AUDIENCE", RC_CFG_STRING, NULL, &s->jwt_audience, 0, 0, NULL,
          "checked when set"},
@@ -141,9 +154,15 @@ int gw_settings_load(gw_settings *s, int argc, char **argv, char *errstr, size_t
                  "in topic names (use letters, digits, . _ -)", s->topic_prefix);
         return RC_EINVAL;
     }
-    if (!s->jwt_secret == !s->jwt_public_key_file) {
-        snprintf(errstr, errlen, "set exactly one of ROOMCAST_JWT_SECRET and "
-                 "ROOMCAST_JWT_PUBLIC_KEY_FILE");
+    if (!!s->jwt_secret + !!s->jwt_public_key_file + !!s->jwt_jwks_url != 1) {
+        snprintf(errstr, errlen, "set exactly one of ROOMCAST_JWT_SECRET, "
+                 "ROOMCAST_JWT_PUBLIC_KEY_FILE and ROOMCAST_JWT_JWKS_URL");
+        return RC_EINVAL;
+    }
+    if (s->jwt_jwks_url && rc_jwks_url_check(s->jwt_jwks_url, errstr, errlen) != RC_OK)
+        return RC_EINVAL;
+    if (s->jwt_jwks_ca_file && !s->jwt_jwks_url) {
+        snprintf(errstr, errlen, "ROOMCAST_JWT_JWKS_CA_FILE is set but ROOMCAST_JWT_JWKS_URL is not");
         return RC_EINVAL;
     }
     if (!s->tls_cert_file != !s->tls_key_file) {

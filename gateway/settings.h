@@ -13,6 +13,11 @@ typedef struct {
     rc_addr admin_listen;
     char *jwt_secret;
     char *jwt_public_key_file;
+    char *jwt_jwks_url; /* keys by kid from an identity provider (common/jwks_source.h) */
+    char *jwt_jwks_ca_file;
+    long jwt_jwks_refresh_seconds;
+    long jwt_jwks_min_refresh_seconds;
+    long jwt_jwks_timeout_ms;
     char *jwt_issuer;
     char *jwt_audience;
     char *authz_url;

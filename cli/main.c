@@ -22,6 +22,7 @@ static void usage(FILE *out)
           "  broker [--port-file FILE]\n"
           "                           run an in-memory trial broker (keeps nothing)\n"
           "Settings come from the environment: ROOMCAST_KAFKA_BROKERS, ROOMCAST_TOPIC_PREFIX,\n"
+          "ROOMCAST_KAFKA_SECURITY_PROTOCOL and the other Kafka security settings (README),\n"
           "ROOMCAST_JWT_SECRET / ROOMCAST_JWT_PRIVATE_KEY_FILE, ROOMCAST_ROUTES_FILE.\n",
           out);
 }

@@ -4,6 +4,7 @@
 
 #include "cli/cli.h"
 #include "common/log.h"
+#include "common/version.h"
 
 static void usage(FILE *out)
 {
@@ -21,6 +22,7 @@ static void usage(FILE *out)
           "                           produce raw bytes (replay a dead letter, tests)\n"
           "  broker [--port-file FILE]\n"
           "                           run an in-memory trial broker (keeps nothing)\n"
+          "  version, --version       print the release and commit\n"
           "Settings come from the environment: ROOMCAST_KAFKA_BROKERS, ROOMCAST_TOPIC_PREFIX,\n"
           "ROOMCAST_KAFKA_SECURITY_PROTOCOL and the other Kafka security settings (README),\n"
           "ROOMCAST_JWT_SECRET / ROOMCAST_JWT_PRIVATE_KEY_FILE, ROOMCAST_ROUTES_FILE.\n",
@@ -30,6 +32,10 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
     rc_log_init("cli", RC_LOG_WARN);
+    if (argc >= 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version"))) {
+        rc_version_print("roomcast");
+        return 0;
+    }
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
         !strcmp(argv[1], "help")) {
         usage(argc < 2 ? stderr : stdout);

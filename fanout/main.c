@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/routes.h"
+#include "common/version.h"
 #include "fanout/admin_thread.h"
 #include "fanout/pipeline.h"
 #include "fanout/settings.h"
@@ -86,6 +87,8 @@ static int run(const fanout_settings *cfg, const rc_routes *routes, fanout_telem
 
 int main(int argc, char **argv)
 {
+    if (rc_version_requested("roomcast-fanout", argc, argv))
+        return 0;
     fanout_settings cfg;
     rc_routes *routes = NULL;
     int status = load(&cfg, &routes, argc, argv);
@@ -97,6 +100,7 @@ int main(int argc, char **argv)
     install_signals();
     rc_metrics *reg = rc_metrics_new();
     rc_metrics_add_process(reg);
+    rc_version_register(reg);
     fanout_telemetry tm;
     fanout_telemetry_init(&tm, reg, cfg.brokers, cfg.group);
     g_tm = &tm;

@@ -384,7 +384,7 @@ gw_delivery *gw_delivery_new(struct event_base *base, const gw_delivery_config *
     d->position = rc_gauge_family_new(metrics, "roomcast_gateway_consumer_position",
                                       "Next room-topic offset this gateway delivers, by partition",
                                       "partition");
-    rc_gauge_fn_new(metrics, "roomcast_gateway_consumer_lag",
+    rc_gauge_fn_new(metrics, "roomcast_gateway_consumer_lag_messages",
                     "Room events on the broker not yet read by this gateway", gw__lag_fn, d);
     rc_gauge_fn_new(metrics, "roomcast_gateway_room_partitions",
                     "Partitions of the room topic this gateway reads", gw__partitions_fn, d);

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "common/config.h"
+#include "common/metrics.h"
 #include "gateway/frame.h"
 
 struct event_base;
@@ -53,6 +54,7 @@ typedef struct {
     const uint8_t *cluster_key; /* 32 bytes */
     const char *advertise;      /* host:port other gateways reach this one's listener at */
     size_t max_forwards;        /* forwarded connections at once */
+    rc_histogram *forward_seconds; /* observes each completed polling relay; may be NULL */
 } gw_engine_config;
 
 /* What an endpoint does with its sessions. All are called on the loop thread. */
@@ -70,8 +72,6 @@ typedef struct {
     uint64_t upgrades, frames_out, bytes_out;
     uint64_t forwarded_polling, forwarded_websocket, forward_owner_gone, forward_forged,
         forward_refused;
-    double forward_seconds_sum;
-    uint64_t forward_count;
     size_t forwards;
     size_t connections, sessions, sessions_ws, sessions_polling;
 } gw_engine_stats;

@@ -85,10 +85,9 @@ static void gw__fwd_done(gw_conn *c, int owner_gone)
         gw__conn_eio_error(c, 400, 1, "Session ID unknown");
         return;
     }
-    if (!c->peer_ws) {
-        e->stats.forward_seconds_sum += (double)(rc_now_us() - c->fwd_started_us) / 1e6;
-        e->stats.forward_count++;
-    }
+    if (!c->peer_ws && e->cfg.forward_seconds)
+        rc_histogram_observe(e->cfg.forward_seconds,
+                             (double)(rc_now_us() - c->fwd_started_us) / 1e6);
     c->close_after_write = 1;
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
         gw__conn_close(c);

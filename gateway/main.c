@@ -20,6 +20,7 @@
 #include "common/metrics.h"
 #include "common/token.h"
 #include "common/secret.h"
+#include "common/version.h"
 #include "gateway/app.h"
 #include "gateway/cluster.h"
 #include "gateway/settings.h"
@@ -76,8 +77,6 @@ STAT_FN(st_fwd_gone, forward_owner_gone)
 STAT_FN(st_fwd_forged, forward_forged)
 STAT_FN(st_fwd_refused, forward_refused)
 STAT_FN(st_fwd_open, forwards)
-STAT_FN(st_fwd_sum, forward_seconds_sum)
-STAT_FN(st_fwd_count, forward_count)
 
 static double st_sockets(void *ctx)
 {
@@ -94,6 +93,7 @@ static void register_metrics(gateway *g)
     rc_metrics *m = g->metrics;
     rc_metrics_add_process(m);
     rc_ksec_metrics(m, "roomcast_gateway");
+    rc_version_register(m);
     rc_gauge_fn_new(m, "roomcast_gateway_connections", "Open client TCP connections",
                     st_connections, g);
     rc_gauge_fn_new(m, "roomcast_gateway_sessions_websocket", "Engine.IO sessions on WebSocket",
@@ -137,11 +137,6 @@ static void register_metrics(gateway *g)
     rc_counter_fn_new(m, "roomcast_gateway_forward_refused_total",
                       "Relays refused at the bound on relays at once", st_fwd_refused, g);
     rc_gauge_fn_new(m, "roomcast_gateway_forwards", "Relays open now", st_fwd_open, g);
-    rc_counter_fn_new(m, "roomcast_gateway_forward_seconds_total",
-                      "Time spent in completed polling relays (over the next: the mean latency)",
-                      st_fwd_sum, g);
-    rc_counter_fn_new(m, "roomcast_gateway_forwards_completed_total", "Completed polling relays",
-                      st_fwd_count, g);
 }
 
 /* Closes a share of the remaining sessions each tick so all are gone by the deadline. */
@@ -228,6 +223,8 @@ int main(int argc, char **argv)
     struct event *sigterm = NULL, *sigint = NULL;
     char topic[256], client_id[200];
 
+    if (rc_version_requested("roomcast-gateway", argc, argv))
+        return 0;
     int r = gw_settings_load(&g.cfg, argc, argv, err, sizeof err);
     if (r == RC_ENOENT)
         goto out;
@@ -286,6 +283,10 @@ int main(int argc, char **argv)
         .cluster_key = ck.set ? session_key : NULL,
         .advertise = g.cfg.advertise_addr,
         .max_forwards = 10000,
+        .forward_seconds = rc_histogram_new(g.metrics, "roomcast_gateway_forward_seconds",
+                                            "Time a polling request relayed to its session's "
+                                            "owner took, to the end of the answer",
+                                            NULL, 0),
     };
     g.engine = gw_engine_new(g.base, &ec);
     snprintf(client_id, sizeof client_id, "roomcast-gateway-%s", g.cfg.gateway_id);

@@ -87,7 +87,7 @@ test("Prometheus scrapes the local topology: targets up, promtool-clean metrics,
       }
       // and the panels that need no rate window show data already
       for (const expr of ["sum(roomcast_gateway_sockets)", "sum by (instance) (roomcast_gateway_connections)",
-        "max by (instance) (roomcast_gateway_consumer_lag)", 'sum(up{job=~"roomcast-.*"})'])
+        "max by (instance) (roomcast_gateway_consumer_lag_messages)", 'sum(up{job=~"roomcast-.*"})'])
         assert.ok((await q(expr)).data.result.length > 0, `no data for ${expr}`);
       assert.equal(Number((await q('sum(up{job=~"roomcast-.*"})')).data.result[0].value[1]), 3);
     } finally {

@@ -104,7 +104,7 @@ test("gateway and fanout serve /healthz, /metrics and /readyz; ready only when K
     }
     const gm = (await httpGet(`http://127.0.0.1:${ga}/metrics`)).body;
     for (const name of ["roomcast_gateway_connections", "roomcast_gateway_sockets",
-      "roomcast_gateway_delivery_latency_seconds_bucket", "roomcast_gateway_consumer_lag"])
+      "roomcast_gateway_delivery_latency_seconds_bucket", "roomcast_gateway_consumer_lag_messages"])
       assert.match(gm, new RegExp(`^${name}`, "m"), name);
     await waitFor("the dead-Kafka gateway to serve /healthz",
       async () => (await httpGet(`http://127.0.0.1:${deadGa}/healthz`)).status === 200);

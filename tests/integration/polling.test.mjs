@@ -50,6 +50,10 @@ test("300 default-option clients through round-robin over three gateways: no 400
     let relayed = 0;
     for (const g of gws) relayed += await metric(g.adminPort, "roomcast_gateway_forwarded_polling_total");
     assert.ok(relayed > N / 2, `${relayed} polling requests were relayed to their owner`);
+    // every completed relay is timed in the histogram (count ≤ relays: some are still held)
+    let timed = 0;
+    for (const g of gws) timed += await metric(g.adminPort, "roomcast_gateway_forward_seconds_count");
+    assert.ok(timed > 0 && timed <= relayed, `${timed} of ${relayed} relays timed in roomcast_gateway_forward_seconds`);
     let tunnels = 0;
     for (const g of gws) tunnels += await metric(g.adminPort, "roomcast_gateway_forwarded_websocket_total");
     assert.ok(tunnels > N / 3, `${tunnels} upgrades were tunnelled to their owner`);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "common/alloc.h"
+#include "common/listen.h"
 #include "common/log.h"
 
 #define ADMIN__ENV "ROOMCAST_ADMIN_LISTEN"
@@ -38,6 +39,9 @@ struct rc_admin {
     rc_metrics *reg;
     rc_admin_ready_fn ready;
     void *ready_ctx;
+    rc_gauge *ready_now;          /* roomcast_ready: the last answer, 1 or 0 */
+    rc_counter *ready_changes;    /* roomcast_readiness_changes_total */
+    int last_ready;               /* -1 before the first answer */
     int port;
     admin__route *routes;
     size_t nroutes;
@@ -76,9 +80,24 @@ static void admin__free_rendering(const void *data, size_t len, void *arg)
 
 /* The rendering is handed to the output buffer by reference, not copied: it is the
  * largest thing the admin server sends and is freed once written. */
+/* Asks the service whether it is ready and records the answer: the gauge, and a change
+ * from the previous answer (what a balancer probing /readyz sees flap). */
+static int admin__ready(rc_admin *admin, char *reason, size_t len)
+{
+    int rc = admin->ready ? admin->ready(admin->ready_ctx, reason, len) : 0;
+    int ready = rc == 0;
+    if (admin->last_ready >= 0 && admin->last_ready != ready)
+        rc_counter_inc(admin->ready_changes);
+    admin->last_ready = ready;
+    rc_gauge_set(admin->ready_now, ready);
+    return rc;
+}
+
 static void admin__metrics(struct evhttp_request *req, void *ctx)
 {
     rc_admin *admin = ctx;
+    char reason[RC_ERRSTR_LEN];
+    admin__ready(admin, reason, sizeof reason);
     size_t len;
     char *text = rc_metrics_render(admin->reg, &len);
     struct evbuffer *buf = evbuffer_new();
@@ -99,7 +118,7 @@ static void admin__readyz(struct evhttp_request *req, void *ctx)
 {
     rc_admin *admin = ctx;
     char reason[RC_ERRSTR_LEN] = "";
-    int rc = admin->ready ? admin->ready(admin->ready_ctx, reason, sizeof reason) : 0;
+    int rc = admin__ready(admin, reason, sizeof reason);
     reason[sizeof reason - 1] = '\0';
     if (rc == 0) {
         static const char body[] = "{\"status\":\"ready\"}";
@@ -157,51 +176,6 @@ static void admin__request(struct evhttp_request *req, void *arg)
     route->cb(req, route->ctx);
 }
 
-/* A non-blocking listening socket on addr, or -1 with errstr naming the setting. */
-static int admin__listen(const rc_addr *addr, int *port, char *errstr, size_t errlen)
-{
-    char where[300], service[16];
-    struct addrinfo hints = {0}, *res = NULL;
-    int fd = -1, err = 0, one = 1;
-
-    rc_addr_format(addr, where, sizeof where);
-    snprintf(service, sizeof service, "%d", addr->port);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    int gai = getaddrinfo(addr->host[0] ? addr->host : NULL, service, &hints, &res);
-    if (gai != 0) {
-        snprintf(errstr, errlen, ADMIN__ENV " %s: %s", where, gai_strerror(gai));
-        return -1;
-    }
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                    ai->ai_protocol);
-        if (fd < 0) {
-            err = errno;
-            continue;
-        }
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 128) == 0)
-            break;
-        err = errno;
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    if (fd < 0) {
-        snprintf(errstr, errlen, ADMIN__ENV " %s: %s", where, strerror(err));
-        return -1;
-    }
-
-    struct sockaddr_storage ss;
-    socklen_t sslen = sizeof ss;
-    getsockname(fd, (struct sockaddr *)&ss, &sslen);
-    *port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-                                     : ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    return fd;
-}
-
 static void admin__add_route(rc_admin *admin, const char *path, rc_admin_handler_fn cb,
                              void *ctx)
 {
@@ -214,7 +188,7 @@ int rc_admin_start(struct event_base *base, const rc_addr *addr, rc_metrics *reg
                    size_t errlen)
 {
     int port = 0;
-    int fd = admin__listen(addr, &port, errstr, errlen);
+    int fd = rc_listen_tcp(addr, ADMIN__ENV, 128, &port, errstr, errlen);
     if (fd < 0)
         return RC_EIO;
 
@@ -230,6 +204,12 @@ int rc_admin_start(struct event_base *base, const rc_addr *addr, rc_metrics *reg
     admin->ready = ready;
     admin->ready_ctx = ctx;
     admin->port = port;
+    admin->last_ready = -1;
+    admin->ready_now = rc_gauge_new(reg, "roomcast_ready",
+                                    "1 when /readyz answers ready (as of the last probe or scrape)");
+    admin->ready_changes = rc_counter_new(
+        reg, "roomcast_readiness_changes_total",
+        "Times /readyz's answer changed between two probes or scrapes (flapping readiness)");
 
     /* Accept every method so the request callback can answer 405 with Allow. Admin
      * requests carry no body and few headers; the timeout drops idle scrapers. */

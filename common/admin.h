@@ -7,6 +7,10 @@
  *                 draining)
  *   other paths   404; methods other than GET and HEAD get 405 on every path.
  *
+ * Readiness is also a metric: roomcast_ready (1/0, the last answer) and
+ * roomcast_readiness_changes_total (the answer changed between two /readyz probes or
+ * scrapes), registered in reg once the listener is up, so flapping shows in Prometheus.
+ *
  * Query strings are ignored when matching paths. HEAD answers as GET without the body.
  * Everything here runs on the thread running the event base given to rc_admin_start.
  *

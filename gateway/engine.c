@@ -15,8 +15,10 @@
 #include <openssl/ssl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/alloc.h"
+#include "common/listen.h"
 #include "common/log.h"
 #include "gateway/engine_int.h"
 #include "gateway/engineio.h"
@@ -153,32 +155,16 @@ static void gw__accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct s
 
 int gw_engine_listen(gw_engine *e, const rc_addr *addr, char *errstr, size_t errlen)
 {
-    struct evutil_addrinfo hints = {0}, *ai = NULL;
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    char port[8];
-    snprintf(port, sizeof port, "%d", addr->port);
-    int rc = evutil_getaddrinfo(addr->host, port, &hints, &ai);
-    if (rc != 0) {
-        snprintf(errstr, errlen, "ROOMCAST_LISTEN %s:%d: %s", addr->host, addr->port,
-                 evutil_gai_strerror(rc));
+    /* rc_listen_tcp makes "[::]:PORT" dual-stack (IPV6_V6ONLY off) */
+    int fd = rc_listen_tcp(addr, "ROOMCAST_LISTEN", 4096, &e->port, errstr, errlen);
+    if (fd < 0)
         return RC_EIO;
-    }
-    e->listener = evconnlistener_new_bind(e->base, gw__accept_cb, e,
-                                          LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 4096,
-                                          ai->ai_addr, (int)ai->ai_addrlen);
-    evutil_freeaddrinfo(ai);
+    e->listener = evconnlistener_new(e->base, gw__accept_cb, e, LEV_OPT_CLOSE_ON_FREE, 0, fd);
     if (!e->listener) {
-        snprintf(errstr, errlen, "ROOMCAST_LISTEN %s:%d: %s", addr->host, addr->port,
-                 strerror(errno));
+        close(fd);
+        snprintf(errstr, errlen, "ROOMCAST_LISTEN: cannot listen");
         return RC_EIO;
     }
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    getsockname(evconnlistener_get_fd(e->listener), (struct sockaddr *)&ss, &sl);
-    e->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                             : ((struct sockaddr_in *)&ss)->sin_port);
     return RC_OK;
 }
 

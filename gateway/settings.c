@@ -1,6 +1,7 @@
 /* settings.c: the gateway's settings table (see settings.h). */
 #include "gateway/settings.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -67,8 +68,9 @@ static rc_cfg_item *gw__items(gw_settings *s, size_t *n)
          "this gateway's name in logs and client events (default: host name and port)"},
         {"ROOMCAST_ADVERTISE_ADDR", RC_CFG_STRING, NULL, &s->advertise_addr, 0, 0, NULL,
          "host:port at which other gateways reach this one's client listener, for long-polling "
-         "sessions behind a balancer with no stickiness (default: host name and listen port; "
-         "in Kubernetes the pod IP)"},
+         "sessions behind a balancer with no stickiness; a bare host or IPv4/IPv6 address gets "
+         "the listen port (and IPv6 its brackets) (default: host name and listen port; in "
+         "Kubernetes the pod IP)"},
         {"ROOMCAST_PING_INTERVAL_MS", RC_CFG_INT, "25000", &s->ping_interval_ms, 100, 600000, NULL,
          "Engine.IO pingInterval"},
         {"ROOMCAST_PING_TIMEOUT_MS", RC_CFG_INT, "20000", &s->ping_timeout_ms, 100, 600000, NULL,
@@ -135,6 +137,25 @@ static rc_cfg_item *gw__items(gw_settings *s, size_t *n)
     return items;
 }
 
+/* ROOMCAST_ADVERTISE_ADDR may be a bare host or address (Kubernetes: "$(POD_IP)", which is
+ * IPv4 or IPv6 depending on the cluster): it gets the listen port, and an IPv6 address
+ * its brackets ("fd00::1" -> "[fd00::1]:3000"). A string that parses as an IPv6 address is
+ * always an address, never "address:port" ("fd00::1:3000" is the address fd00::1:3000). */
+static void gw__advertise_complete(gw_settings *s)
+{
+    const char *a = s->advertise_addr;
+    struct in6_addr v6;
+    char buf[128];
+    if (inet_pton(AF_INET6, a, &v6) == 1)
+        snprintf(buf, sizeof buf, "[%.60s]:%d", a, s->listen.port);
+    else if (!strchr(a, ':') && *a)
+        snprintf(buf, sizeof buf, "%.60s:%d", a, s->listen.port);
+    else
+        return;
+    rc_free(s->advertise_addr);
+    s->advertise_addr = rc_strdup(buf);
+}
+
 int gw_settings_load(gw_settings *s, int argc, char **argv, char *errstr, size_t errlen)
 {
     memset(s, 0, sizeof *s);
@@ -171,6 +192,7 @@ int gw_settings_load(gw_settings *s, int argc, char **argv, char *errstr, size_t
     }
     if (s->advertise_addr) {
         rc_addr a;
+        gw__advertise_complete(s);
         if (rc_addr_parse(s->advertise_addr, &a) != RC_OK || a.port == 0 ||
             strlen(s->advertise_addr) > 64) {
             snprintf(errstr, errlen, "ROOMCAST_ADVERTISE_ADDR: \"%s\" is not HOST:PORT (at most 64 "

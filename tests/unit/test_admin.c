@@ -124,7 +124,15 @@ static void test_endpoints(int port, service *svc)
     CHECK_STR(header(&r, "Content-Type", v, sizeof v), "text/plain; version=0.0.4; charset=utf-8");
     CHECK_STR(r.body, "# HELP rc_test_scrapes_total Scrapes.\n"
                       "# TYPE rc_test_scrapes_total counter\n"
-                      "rc_test_scrapes_total 3\n");
+                      "rc_test_scrapes_total 3\n"
+                      "# HELP roomcast_ready 1 when /readyz answers ready (as of the last probe "
+                      "or scrape)\n"
+                      "# TYPE roomcast_ready gauge\n"
+                      "roomcast_ready 0\n"
+                      "# HELP roomcast_readiness_changes_total Times /readyz's answer changed "
+                      "between two probes or scrapes (flapping readiness)\n"
+                      "# TYPE roomcast_readiness_changes_total counter\n"
+                      "roomcast_readiness_changes_total 0\n");
 
     CHECK_EQ(http(port, "GET", "/metrics?name[]=x", &r), 0); /* queries are ignored */
     CHECK_EQ(r.status, 200);
@@ -150,6 +158,16 @@ static void test_endpoints(int port, service *svc)
     CHECK_EQ(http(port, "GET", "/readyz", &r), 0);
     CHECK_EQ(r.status, 200);
     CHECK_STR(r.body, "{\"status\":\"ready\"}");
+
+    /* readiness as metrics: the answer now, and every change between two probes counted */
+    atomic_store(&svc->ready, 0);
+    CHECK_EQ(http(port, "GET", "/readyz", &r), 0);
+    CHECK_EQ(r.status, 503);
+    atomic_store(&svc->ready, 1);
+    CHECK_EQ(http(port, "GET", "/metrics", &r), 0);
+    CHECK(strstr(r.body, "\nroomcast_ready 1\n") != NULL);
+    /* not ready (first scrape) -> ready -> not ready -> ready (this scrape): 3 changes */
+    CHECK(strstr(r.body, "\nroomcast_readiness_changes_total 3\n") != NULL);
 
     CHECK_EQ(http(port, "GET", "/nope", &r), 0);
     CHECK_EQ(r.status, 404);

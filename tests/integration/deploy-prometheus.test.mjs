@@ -13,7 +13,7 @@ import path from "node:path";
 import { io } from "socket.io-client";
 import { baseEnv, cli, httpGet, newPrefix, root, token, waitFor } from "./lib/harness.mjs";
 import { run, startPrometheus, startTopology } from "./lib/deploy.mjs";
-import { loadCompose, read } from "./lib/manifests.mjs";
+import { loadCompose, read, releaseVersion } from "./lib/manifests.mjs";
 
 const havePrometheus = existsSync("/usr/bin/prometheus") && existsSync("/usr/bin/promtool");
 
@@ -79,9 +79,11 @@ test("Prometheus scrapes the local topology: targets up, promtool-clean metrics,
       }, 15000, 250);
       // every query of the Grafana dashboard is valid against these data
       const dash = JSON.parse(await read("deploy/grafana/dashboards/roomcast.json"));
+      // (the variables as Grafana fills them in with these jobs)
+      const fill = (e) => e.replaceAll("$gateway_job", "roomcast-gateway").replaceAll("$fanout_job", "roomcast-fanout");
       for (const p of dash.panels) {
         for (const t of p.targets) {
-          const res = await q(t.expr);
+          const res = await q(fill(t.expr));
           assert.equal(res.status, "success", `${p.title}: ${t.expr}: ${res.error}`);
         }
       }
@@ -90,6 +92,18 @@ test("Prometheus scrapes the local topology: targets up, promtool-clean metrics,
         "max by (instance) (roomcast_gateway_consumer_lag_messages)", 'sum(up{job=~"roomcast-.*"})'])
         assert.ok((await q(expr)).data.result.length > 0, `no data for ${expr}`);
       assert.equal(Number((await q('sum(up{job=~"roomcast-.*"})')).data.result[0].value[1]), 3);
+      // the release of each process, as the dashboard's Versions panel shows it
+      const info = (await q("roomcast_build_info")).data.result;
+      assert.equal(info.length, 3);
+      for (const x of info) assert.equal(x.metric.version, await releaseVersion());
+      // the alerts are loaded and every rule evaluates against these real series without error
+      const nAlerts = (await read("deploy/prometheus/alerts.yml")).match(/^\s+- alert: /gm).length;
+      await waitFor("every alert rule evaluated", async () => {
+        const rules = (await prom.api("rules")).data.groups.flatMap((g) => g.rules);
+        return rules.length === nAlerts && rules.every((x) => x.health === "ok" && x.lastEvaluation !== "0001-01-01T00:00:00Z");
+      }, 20000, 250).catch(async (e) => {
+        throw new Error(`${e.message}: ${JSON.stringify((await prom.api("rules")).data.groups.flatMap((g) => g.rules).map((x) => [x.name, x.health, x.lastError]))}`);
+      });
     } finally {
       socket?.close();
       if (prom) await prom.stop();

@@ -3,8 +3,11 @@
 // with its resources, the Dockerfile's stages, and the settings the binaries know.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import YAML from "yaml";
-import { root } from "./harness.mjs";
+
+// the repository (not harness.mjs's: this module also runs without a broker, as a script)
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 
 export const read = (rel) => readFile(path.join(root, rel), "utf8");
 
@@ -69,3 +72,30 @@ export async function loadDockerfile(rel = "deploy/docker/Dockerfile") {
 
 // "0.0.0.0:9100" -> 9100
 export const portOf = (addr) => Number(String(addr).slice(String(addr).lastIndexOf(":") + 1));
+
+// deploy/k8s/monitoring/prometheusrule.yaml as it must read: deploy/prometheus/alerts.yml's
+// groups wrapped in a PrometheusRule (the one source of the alerts is alerts.yml).
+// `node tests/integration/lib/manifests.mjs prometheusrule` writes it.
+export async function prometheusRuleText() {
+  const alerts = YAML.parse(await read("deploy/prometheus/alerts.yml"));
+  const rule = {
+    apiVersion: "monitoring.coreos.com/v1",
+    kind: "PrometheusRule",
+    metadata: { name: "roomcast", labels: { "app.kubernetes.io/name": "roomcast" } },
+    spec: { groups: alerts.groups },
+  };
+  return "# GENERATED from deploy/prometheus/alerts.yml (the alerts' one source) by\n" +
+    "#   node tests/integration/lib/manifests.mjs prometheusrule\n" +
+    "# tests/integration/deploy.test.mjs fails when the two differ.\n" +
+    YAML.stringify(rule, { lineWidth: 0 });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === "prometheusrule") {
+  const { writeFile } = await import("node:fs/promises");
+  await writeFile(path.join(root, "deploy/k8s/monitoring/prometheusrule.yaml"), await prometheusRuleText());
+}
+
+// The release, as CMakeLists.txt's project(roomcast VERSION x.y.z) sets it.
+export async function releaseVersion() {
+  return (await read("CMakeLists.txt")).match(/^project\(roomcast VERSION ([0-9.]+)/m)[1];
+}

@@ -9,7 +9,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { io } from "socket.io-client";
-import { JWT_SECRET, brokers, cli, freePort, httpGet, newPrefix, baseEnv, token, waitFor } from "./lib/harness.mjs";
+import { CLUSTER_SECRET, JWT_SECRET, brokers, cli, freePort, httpGet, newPrefix, baseEnv, token, waitFor } from "./lib/harness.mjs";
 import { envArgs, ensureImages, imageName, images, podman, podmanUnavailable, startContainer } from "./lib/podman.mjs";
 import { releaseVersion } from "./lib/manifests.mjs";
 
@@ -54,7 +54,7 @@ test("the gateway and fanout images run against Kafka: a stock client gets an ev
         ROOMCAST_FANOUT_TRANSACTIONAL_ID: `${prefix}fanout-1` }), foImage]));
       containers.push(await startContainer("roomcast-gateway", [...envArgs({ ...common,
         ROOMCAST_LISTEN: `127.0.0.1:${port}`, ROOMCAST_ADMIN_LISTEN: `127.0.0.1:${gwAdmin}`,
-        ROOMCAST_JWT_SECRET: JWT_SECRET, ROOMCAST_DRAIN_SECONDS: drainSeconds }), gwImage]));
+        ROOMCAST_JWT_SECRET: JWT_SECRET, ROOMCAST_CLUSTER_SECRET: CLUSTER_SECRET, ROOMCAST_DRAIN_SECONDS: drainSeconds }), gwImage]));
       const [fanout, gateway] = containers;
       for (const admin of [foAdmin, gwAdmin])
         await waitFor(`/readyz on :${admin}`, async () => (await httpGet(`http://127.0.0.1:${admin}/readyz`).catch(() => ({}))).status === 200, 60000, 200)

@@ -10,7 +10,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { mkdtemp, mkdir, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { JWT_SECRET, baseEnv, bin, brokers, createTopics, freePort, httpGet, newPrefix, root, startFanout, startGateway, stopAll, waitFor } from "./lib/harness.mjs";
+import { CLUSTER_SECRET, JWT_SECRET, baseEnv, bin, brokers, createTopics, freePort, httpGet, newPrefix, root, startFanout, startGateway, stopAll, waitFor } from "./lib/harness.mjs";
 import { run } from "./lib/deploy.mjs";
 import { releaseVersion } from "./lib/manifests.mjs";
 import { BASE_IMAGE, envArgs, podman, podmanUnavailable, startContainer } from "./lib/podman.mjs";
@@ -98,7 +98,7 @@ test("the .deb from CPack declares its libraries, installs with apt on a clean D
       ].join("\n");
       c = await startContainer("roomcast-deb", ["-v", `${out}:/deb:ro`, "-v", `${apt}:/var/cache/apt/archives`,
         ...envArgs({ ROOMCAST_KAFKA_BROKERS: brokers, ROOMCAST_TOPIC_PREFIX: prefix, ROOMCAST_JWT_SECRET: JWT_SECRET,
-          ROOMCAST_LISTEN: `127.0.0.1:${port}`, ROOMCAST_ADMIN_LISTEN: `127.0.0.1:${admin}` }),
+          ROOMCAST_CLUSTER_SECRET: CLUSTER_SECRET, ROOMCAST_LISTEN: `127.0.0.1:${port}`, ROOMCAST_ADMIN_LISTEN: `127.0.0.1:${admin}` }),
         "--entrypoint", "bash", BASE_IMAGE, "-c", script]);
       await waitFor("the installed gateway's /healthz", async () =>
         (await httpGet(`http://127.0.0.1:${admin}/healthz`).catch(() => ({}))).status === 200, 300000, 500)

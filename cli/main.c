@@ -20,7 +20,7 @@ static void usage(FILE *out)
           "                           print events as they pass, one JSON object a line\n"
           "  produce TOPIC [KEY] < BYTES | produce TOPIC --lines < KEY<TAB>HEX lines\n"
           "                           produce raw bytes (replay a dead letter, tests)\n"
-          "  broker [--port-file FILE]\n"
+          "  broker [--port N] [--port-file FILE] [--partitions N]\n"
           "                           run an in-memory trial broker (keeps nothing)\n"
           "  version, --version       print the release and commit\n"
           "Settings come from the environment: ROOMCAST_KAFKA_BROKERS, ROOMCAST_TOPIC_PREFIX,\n"

@@ -31,7 +31,7 @@ typedef struct {
     const char *names[16];
     const char *values[16];
     int count;
-    const char *positional[8];
+    const char *positional[72]; /* sockets join ROOM + up to 64 rooms */
     int npositional;
 } cli_flags;
 int cli_flags_parse(int argc, char **argv, const char *const *spec, const char *const *bool_flags,
@@ -51,6 +51,10 @@ rd_kafka_t *cli_producer_new(const cli_settings *s, const char *linger_ms,
 int cli_produce_one(const cli_settings *s, const char *topic, const char *key, const void *value,
                     size_t len, const char *extra_json_fields);
 
+/* The event id: --id, checked to be 1 to 36 characters of [A-Za-z0-9._:-] (so it is
+ * JSON-safe as it is), or a new UUID. Returns 0, or 2 after printing the error. */
+int cli_event_id(const cli_flags *f, char id[37]);
+
 /* Subcommands: each returns the process exit status. */
 int cli_cmd_topics(const cli_settings *s, int argc, char **argv);
 int cli_cmd_publish(const cli_settings *s, int argc, char **argv);
@@ -59,5 +63,6 @@ int cli_cmd_token(const cli_settings *s, int argc, char **argv);
 int cli_cmd_tail(const cli_settings *s, int argc, char **argv);
 int cli_cmd_produce(const cli_settings *s, int argc, char **argv);
 int cli_cmd_broker(const cli_settings *s, int argc, char **argv);
+int cli_cmd_sockets(const cli_settings *s, int argc, char **argv);
 
 #endif

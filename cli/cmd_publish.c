@@ -37,26 +37,6 @@ static char *cli__aggregate_id(const json_t *payload, const char *key_flag, cons
     return rc_strdup(event_id);
 }
 
-/* --id, checked to be 1 to 36 characters of [A-Za-z0-9._:-], or a new UUID. */
-static int cli_event_id(const cli_flags *f, char id[37])
-{
-    const char *v = cli_flag(f, "id");
-    if (!v) {
-        rc_uuid4(id);
-        return 0;
-    }
-    size_t n = strlen(v);
-    int ok = n > 0 && n <= 36;
-    for (size_t i = 0; ok && i < n; i++)
-        ok = isalnum((unsigned char)v[i]) || strchr("._:-", v[i]);
-    if (!ok) {
-        fprintf(stderr, "roomcast: --id: \"%s\" is not 1 to 36 characters of A-Z a-z 0-9 . _ : -\n", v);
-        return 2;
-    }
-    memcpy(id, v, n + 1);
-    return 0;
-}
-
 int cli_cmd_publish(const cli_settings *s, int argc, char **argv)
 {
     static const char *const spec[] = {"id", "key", NULL};

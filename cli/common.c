@@ -1,4 +1,5 @@
 /* common.c: settings, flags and the one-message producer shared by the subcommands. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,7 +78,7 @@ int cli_flags_parse(int argc, char **argv, const char *const *spec, const char *
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
-            if (out->npositional == 8) {
+            if (out->npositional == (int)RC_ARRAY_LEN(out->positional)) {
                 fprintf(stderr, "roomcast: too many arguments\n");
                 return 2;
             }
@@ -202,5 +203,25 @@ int cli_produce_one(const cli_settings *s, const char *topic, const char *key, c
     }
     printf("{\"topic\":\"%s\",\"partition\":%d,\"offset\":%lld%s%s}\n", topic, (int)dr.partition,
            (long long)dr.offset, extra ? "," : "", extra ? extra : "");
+    return 0;
+}
+
+/* --id, checked to be 1 to 36 characters of [A-Za-z0-9._:-], or a new UUID. */
+int cli_event_id(const cli_flags *f, char id[37])
+{
+    const char *v = cli_flag(f, "id");
+    if (!v) {
+        rc_uuid4(id);
+        return 0;
+    }
+    size_t n = strlen(v);
+    int ok = n > 0 && n <= 36;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = isalnum((unsigned char)v[i]) || strchr("._:-", v[i]);
+    if (!ok) {
+        fprintf(stderr, "roomcast: --id: \"%s\" is not 1 to 36 characters of A-Z a-z 0-9 . _ : -\n", v);
+        return 2;
+    }
+    memcpy(id, v, n + 1);
     return 0;
 }

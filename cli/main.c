@@ -20,6 +20,9 @@ static void usage(FILE *out)
           "                           print events as they pass, one JSON object a line\n"
           "  produce TOPIC [KEY] < BYTES | produce TOPIC --lines < KEY<TAB>HEX lines\n"
           "                           produce raw bytes (replay a dead letter, tests)\n"
+          "  sockets join|leave ROOM ROOMS... | sockets disconnect ROOM... [--close]\n"
+          "                           make the sockets in ROOM (\"*\": all) join or leave ROOMS,\n"
+          "                           or disconnect them, on every gateway\n"
           "  broker [--port N] [--port-file FILE] [--partitions N]\n"
           "                           run an in-memory trial broker (keeps nothing)\n"
           "  version, --version       print the release and commit\n"
@@ -47,7 +50,7 @@ int main(int argc, char **argv)
     } cmds[] = {
         {"topics", cli_cmd_topics}, {"publish", cli_cmd_publish}, {"emit", cli_cmd_emit},
         {"token", cli_cmd_token},   {"tail", cli_cmd_tail},       {"broker", cli_cmd_broker},
-        {"produce", cli_cmd_produce},
+        {"produce", cli_cmd_produce}, {"sockets", cli_cmd_sockets},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         if (strcmp(argv[1], cmds[i].name) != 0)

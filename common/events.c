@@ -1,6 +1,7 @@
 /* events.c: protobuf <-> JSON forms of roomcast's Kafka messages (see events.h). */
 #include "common/events.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "common/alloc.h"
@@ -44,6 +45,26 @@ static json_t *rc__events_attachments(size_t n, const ProtobufCBinaryData *att)
     return arr;
 }
 
+/* A control record's order: {"action": "join"|"leave"|"disconnect"|"unspecified"|N,
+ * "rooms": [...], "close": bool}. */
+static json_t *rc__events_control(const Roomcast__V1__RoomControl *c)
+{
+    const ProtobufCEnumValue *v =
+        protobuf_c_enum_descriptor_get_value(&roomcast__v1__room_control__action__descriptor, c->action);
+    json_t *action = v ? json_string(v->name + strlen("ACTION_")) : json_integer(c->action);
+    if (v) { /* "JOIN" -> "join" */
+        char low[32];
+        snprintf(low, sizeof low, "%s", json_string_value(action));
+        for (char *p = low; *p; p++)
+            *p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+        json_string_set(action, low);
+    }
+    json_t *rooms = json_array();
+    for (size_t i = 0; i < c->n_rooms; i++)
+        json_array_append_new(rooms, json_string(c->rooms[i]));
+    return json_pack("{s:o,s:o,s:b}", "action", action, "rooms", rooms, "close", c->close);
+}
+
 json_t *rc_events_domain_to_json(const uint8_t *buf, size_t len)
 {
     Roomcast__V1__DomainEvent *m = roomcast__v1__domain_event__unpack(NULL, len, buf);
@@ -75,6 +96,8 @@ json_t *rc_events_room_to_json(const uint8_t *buf, size_t len)
                       (json_int_t)m->produced_at_us, "sourceEventId", m->source_event_id,
                       "exceptSid", m->except_sid, "attachments",
                       rc__events_attachments(m->n_attachments, m->attachments));
+        if (j && m->control)
+            json_object_set_new(j, "control", rc__events_control(m->control));
     }
     roomcast__v1__room_event__free_unpacked(m, NULL);
     return j;

@@ -79,6 +79,7 @@ struct gw_app {
     rc_counter_family *recoveries;
     int64_t stamp_refresh_ms;
     uint32_t next_gen;
+    struct gw_control *control; /* control records (control.h); NULL: none applied */
 };
 
 /* app.c */

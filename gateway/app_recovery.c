@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/token.h"
 #include "gateway/app_int.h"
+#include "gateway/control.h"
 
 #define GW_HELD_MAX 20000 /* live events held for one replaying socket */
 #define GW_SKEW_MS 1000   /* vectors and stamps are taken a few ms apart; forgive a second */
@@ -406,6 +407,11 @@ static void gw__replayed(void *ctx, const char *sid, const Roomcast__V1__RoomEve
     };
     if (!gw__app_wants(&ev, c))
         return;
+    if (m->control) { /* a control record: it acts, it is not sent */
+        if (app->control)
+            gw_control_replayed(app->control, c, m->control);
+        return;
+    }
     char vec[GW_RECOVERY_MAX_PARTITIONS * 10 + 64];
     if (gw_vector_encode(app->rkey, vector, vec, sizeof vec) < 0)
         return;

@@ -32,6 +32,8 @@ struct gw_delivery {
     gw_deliver_fn fn;
     gw_member_fn has_member;
     void *ctx;
+    gw_control_fn control;
+    void *control_ctx;
     /* per event being delivered */
     gw_frame *frame;
     Roomcast__V1__RoomEvent *cur;
@@ -188,11 +190,12 @@ const char *gw_delivery_topic(const gw_delivery *d)
 
 static int gw__valid(const Roomcast__V1__RoomEvent *m, size_t *room_index)
 {
-    if (!*m->id || !*m->event || !*m->room || sio_is_reserved_event(m->event) ||
+    int is_event = !m->control; /* a control record has no event: control.c checks the rest */
+    if (!*m->id || (is_event && (!*m->event || sio_is_reserved_event(m->event))) || !*m->room ||
         m->n_attachments > SIO_MAX_ATTACHMENTS || strlen(m->room) > 200)
         return 0;
-    json_t *args = json_loads(m->args_json, 0, NULL);
-    int ok = json_is_array(args);
+    json_t *args = is_event ? json_loads(m->args_json, 0, NULL) : NULL;
+    int ok = !is_event || json_is_array(args);
     if (ok && m->n_attachments)
         ok = sio_placeholders_valid(args, (int)m->n_attachments);
     json_decref(args);
@@ -251,6 +254,12 @@ static void gw__delivery_message(gw_delivery *d, rd_kafka_message_t *msg)
         .partition = msg->partition,
         .offset = msg->offset,
     };
+    if (m->control) {
+        if (d->control)
+            d->control(d->control_ctx, &ev, m->control);
+        roomcast__v1__room_event__free_unpacked(m, NULL);
+        return;
+    }
     d->cur = m;
     d->frame = NULL;
     size_t n = d->fn(d, &ev, d->ctx);
@@ -394,6 +403,12 @@ gw_delivery *gw_delivery_new(struct event_base *base, const gw_delivery_config *
 void gw_delivery_set_filter(gw_delivery *d, gw_member_fn fn)
 {
     d->has_member = fn;
+}
+
+void gw_delivery_set_control(gw_delivery *d, gw_control_fn fn, void *ctx)
+{
+    d->control = fn;
+    d->control_ctx = ctx;
 }
 
 void gw_delivery_free(gw_delivery *d)

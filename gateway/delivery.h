@@ -55,6 +55,11 @@ void gw_delivery_free(gw_delivery *d);
  * decoded: most events, once there are many gateways. */
 typedef int (*gw_member_fn)(void *ctx, const char *room, size_t len);
 void gw_delivery_set_filter(gw_delivery *d, gw_member_fn fn);
+/* A control record (RoomEvent.control set, gateway/control.h) goes to fn instead of being
+ * delivered; without fn it is dropped. */
+typedef void (*gw_control_fn)(void *ctx, const gw_room_event *ev,
+                              const Roomcast__V1__RoomControl *control);
+void gw_delivery_set_control(gw_delivery *d, gw_control_fn fn, void *ctx);
 /* The shared frame of the event being delivered (built once, owned by the delivery).
  * With recovery on it is an open frame ending in `,"<vector>`: each socket completes it
  * with its tail (gw_frame_add_ws_tail). */

@@ -23,6 +23,7 @@
 #include "common/version.h"
 #include "gateway/app.h"
 #include "gateway/cluster.h"
+#include "gateway/control.h"
 #include "gateway/settings.h"
 
 typedef struct {
@@ -219,6 +220,7 @@ int main(int argc, char **argv)
     SSL_CTX *tls = NULL;
     gw_authz *authz = NULL;
     gw_upstream *up = NULL;
+    gw_control *control = NULL;
     rc_admin *admin = NULL;
     struct event *sigterm = NULL, *sigint = NULL;
     char topic[256], client_id[200];
@@ -310,6 +312,8 @@ int main(int argc, char **argv)
         goto out;
     }
     gw_delivery_set_filter(g.delivery, gw_app_has_member);
+    control = gw_control_new(g.app, g.metrics);
+    gw_delivery_set_control(g.delivery, gw_control_apply, control);
     if (recovery)
         gw_app_enable_recovery(g.app, &rkey, g.delivery, g.metrics);
     register_metrics(&g);
@@ -347,6 +351,7 @@ out:
         gw_engine_close_all(g.engine, "server shutting down");
     }
     gw_delivery_free(g.delivery);
+    gw_control_free(control);
     rc_admin_free(admin);
     gw_engine_free(g.engine);
     /* both answer what is pending, to the app: before it goes */

@@ -1,9 +1,11 @@
 // The Kafka emitter passes the interface test against a real broker (scripts/test's,
 // ROOMCAST_TEST_BROKERS): the records are read back from Kafka. Also: sends during an
 // outage are bounded and refused past maxQueued, and a broker that does not answer makes
-// a call fail rather than hang forever.
+// a call fail rather than hang forever; ssl and sasl reach kafkajs as given (the broker's
+// secured listeners, ROOMCAST_TEST_KAFKA_SECURE).
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { Kafka, logLevel } from "kafkajs";
 
@@ -76,4 +78,32 @@ if (!brokers) {
     assert.ok(errors.length >= 2, "onError saw the failed writes");
     await em.close().catch(() => undefined);
   });
+
+  const secureFile = process.env.ROOMCAST_TEST_KAFKA_SECURE;
+  test("kafka emitter over SASL_SSL (SCRAM-SHA-512) and over mutual TLS: ssl and sasl as kafkajs takes them",
+    { skip: secureFile ? false : "ROOMCAST_TEST_KAFKA_SECURE is not set (scripts/test sets it)" }, async () => {
+      const secure = JSON.parse(readFileSync(secureFile!, "utf8")) as {
+        sasl_ssl: string; ssl: string; ca: string; client_cert: string; client_key: string; users: Record<string, [string, string]>;
+      };
+      const prefix = await freshTopics("sdksec");
+      const ca = [readFileSync(secure.ca)];
+      const [username, password] = secure.users["SCRAM-SHA-512"]!;
+      const quiet = { logLevel: logLevel.NOTHING };
+      const sasl = createEmitter({ brokers: secure.sasl_ssl, topicPrefix: prefix, ssl: { ca },
+        sasl: { mechanism: "scram-sha-512", username, password }, kafka: quiet });
+      const mtls = createEmitter({ brokers: secure.ssl, topicPrefix: prefix, kafka: quiet,
+        ssl: { ca, cert: readFileSync(secure.client_cert), key: readFileSync(secure.client_key) } });
+      const wrong = createEmitter({ brokers: secure.sasl_ssl, topicPrefix: prefix, ssl: { ca }, onError: () => {},
+        sasl: { mechanism: "scram-sha-512", username, password: "not-the-password" },
+        kafka: { ...quiet, retry: { retries: 1, initialRetryTime: 50, maxRetryTime: 100 } } });
+      try {
+        const a = await sasl.emitToUser("u1", "x", 1);
+        const b = await mtls.emitToUser("u1", "y", 2);
+        assert.equal(a.records[0]!.partition, b.records[0]!.partition);
+        assert.equal(BigInt(b.records[0]!.offset), BigInt(a.records[0]!.offset) + 1n, "both written, one after the other");
+        await assert.rejects(wrong.emitToUser("u1", "z", 3), /SASL|[Aa]uthentication/);
+      } finally {
+        await Promise.all([sasl.close(), mtls.close(), wrong.close().catch(() => undefined)]);
+      }
+    });
 }

@@ -232,12 +232,14 @@ static void gw__regive(gw_client *c, struct gw__resume *r, const char *room, int
 {
     gw_app *app = c->app;
     int64_t now = rc_now_us() / 1000000;
+    /* a grant: a client's for an entity room, or the server's for any room it joined the
+       socket to (control records, gateway/control.h) */
+    if (grant_exp && now < grant_exp + app->cfg->jwt_leeway) {
+        if (gw__app_join(c, room) == 1)
+            gw__recovery_granted(c, room, grant_exp);
+        return;
+    }
     if (gw__is_entity_room(room)) {
-        if (grant_exp && now < grant_exp + app->cfg->jwt_leeway) {
-            if (gw__app_join(c, room) == 1)
-                gw__recovery_granted(c, room, grant_exp);
-            return;
-        }
         if (app->open_policy) {
             gw__app_join(c, room);
             return;

@@ -56,10 +56,10 @@ const char *gw_control_check(const Roomcast__V1__RoomControl *rc)
 static void gw__control_rooms(gw_client *c, const Roomcast__V1__RoomControl *rc)
 {
     for (size_t i = 0; i < rc->n_rooms; i++) {
-        if (rc->action == ROOMCAST__V1__ROOM_CONTROL__ACTION__ACTION_JOIN)
-            gw__app_join(c, rc->rooms[i]);
-        else
+        if (rc->action != ROOMCAST__V1__ROOM_CONTROL__ACTION__ACTION_JOIN)
             gw__app_leave(c, rc->rooms[i]);
+        else if (gw__app_join(c, rc->rooms[i]) >= 0 && c->app->rkey) /* not past the room bound */
+            gw__recovery_granted(c, rc->rooms[i], GW_CONTROL_GRANT_EXP);
     }
 }
 

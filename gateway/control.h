@@ -35,6 +35,11 @@
 #include "roomcast/v1/events.pb-c.h"
 
 #define GW_CONTROL_MAX_ROOMS 64
+/* The grant expiry a recovery stamp carries for a room a control record joined (Unix
+ * seconds, far off): the room comes back with the socket until the socket leaves it, as
+ * the rooms a client opened with a grant come back until the grant expires. The stamp is
+ * signed with the cluster secret, so no client can claim one. */
+#define GW_CONTROL_GRANT_EXP ((int64_t)1 << 40)
 
 typedef struct gw_control gw_control;
 struct gw_client;

@@ -123,7 +123,7 @@ test("rooms joined by a record survive a gateway's death: recovery brings them b
     // of the record gives the room back)
     const seen = await user(px.url, "r-u7");
     const quiet = await user(px.url, "r-u8");
-    await run(["sockets", "join", "user-r-u7", "request-r9"]);
+    await run(["sockets", "join", "user-r-u7", "request-r9", "lounge"]); // an entity room, and any room
     await run(["sockets", "join", "user-r-u8", "request-r8"]);
     await emit("request-r9", { n: 1 });
     await waitFor("seen got the first", () => notes(seen).length === 1);
@@ -139,8 +139,10 @@ test("rooms joined by a record survive a gateway's death: recovery brings them b
       await metric(d.adminPort, "roomcast_gateway_control_sockets_total", 'action="join"') === 1);
     await emit("request-r9", { n: 3 });
     await emit("request-r8", { n: 4 });
-    await waitFor("live events of the joined rooms", () => notes(seen).length === 3 && notes(quiet).length === 1);
-    assert.deepEqual(notes(seen), [{ n: 1 }, { n: 2 }, { n: 3 }]);
+    await emit("lounge", { n: 5 });
+    await waitFor("live events of the joined rooms", () => notes(seen).length === 4 && notes(quiet).length === 1)
+      .catch((e) => { throw new Error(`${e.message}: ${JSON.stringify([notes(seen), notes(quiet)])}`); });
+    assert.deepEqual(notes(seen), [{ n: 1 }, { n: 2 }, { n: 3 }, { n: 5 }]);
     assert.deepEqual(notes(quiet), [{ n: 4 }]);
   } finally {
     await px.close();

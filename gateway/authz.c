@@ -19,7 +19,10 @@
 #include "common/log.h"
 #include "common/map.h"
 
-#define GW_AUTHZ_CONNS 16
+/* Connections to the URL are opened as checks need them, up to this many: one check per
+ * connection at a time (HTTP/1.1 without pipelining), so a slow answer holds up only its
+ * own check while connections remain. */
+#define GW_AUTHZ_CONNS 128
 
 /* ---- decision caches: a map for lookups, a list for recency ------------------------------ */
 
@@ -126,6 +129,7 @@ struct gw_authz {
     char *path;
     struct evhttp_connection *conns[GW_AUTHZ_CONNS];
     int inflight[GW_AUTHZ_CONNS];
+    int nconns;
     gw__cache allowed_cache, denied_cache;
     LIST_HEAD(, gw__pending) pending;
     long npending;
@@ -186,13 +190,33 @@ static void gw__authz_deadline(evutil_socket_t fd, short what, void *arg)
     gw__authz_finish(p, 0, "timeout");
 }
 
-/* The connection with the fewest checks on it: a slow answer holds up only its own. */
-static int gw__authz_pick(const gw_authz *a)
+static struct evhttp_connection *gw__authz_conn_new(gw_authz *a)
+{
+    int port = evhttp_uri_get_port(a->uri);
+    struct evhttp_connection *conn = evhttp_connection_base_new(
+        a->base, NULL, evhttp_uri_get_host(a->uri), (unsigned short)(port > 0 ? port : 80));
+    /* a backstop only: the deadline timer answers first */
+    struct timeval tv = {a->cfg.timeout_ms / 1000 + 1, (a->cfg.timeout_ms % 1000) * 1000};
+    evhttp_connection_set_timeout_tv(conn, &tv);
+    evhttp_connection_set_retries(conn, 0);
+    return conn;
+}
+
+/* An idle connection, a new one while there are fewer than GW_AUTHZ_CONNS, else the one
+ * with the fewest checks queued on it. */
+static int gw__authz_pick(gw_authz *a)
 {
     int best = 0;
-    for (int i = 1; i < GW_AUTHZ_CONNS; i++)
+    for (int i = 0; i < a->nconns; i++) {
+        if (a->inflight[i] == 0)
+            return i;
         if (a->inflight[i] < a->inflight[best])
             best = i;
+    }
+    if (a->nconns < GW_AUTHZ_CONNS) {
+        a->conns[a->nconns] = gw__authz_conn_new(a);
+        return a->nconns++;
+    }
     return best;
 }
 
@@ -310,15 +334,6 @@ int gw_authz_new(struct event_base *base, const gw_authz_config *cfg, rc_metrics
     a->cfg = *cfg;
     a->cfg.url = NULL; /* not kept: the caller's string */
     LIST_INIT(&a->pending);
-    int port = evhttp_uri_get_port(a->uri);
-    for (int i = 0; i < GW_AUTHZ_CONNS; i++) {
-        a->conns[i] = evhttp_connection_base_new(base, NULL, evhttp_uri_get_host(a->uri),
-                                                 (unsigned short)(port > 0 ? port : 80));
-        /* a backstop only: the deadline timer answers first */
-        struct timeval tv = {cfg->timeout_ms / 1000 + 1, (cfg->timeout_ms % 1000) * 1000};
-        evhttp_connection_set_timeout_tv(a->conns[i], &tv);
-        evhttp_connection_set_retries(a->conns[i], 0);
-    }
     gw__authz_metrics(a, metrics);
     *out = a;
     return RC_OK;
@@ -335,7 +350,7 @@ void gw_authz_free(gw_authz *a)
         p->req = NULL;
         gw__authz_finish(p, 0, "error");
     }
-    for (int i = 0; i < GW_AUTHZ_CONNS; i++)
+    for (int i = 0; i < a->nconns; i++)
         evhttp_connection_free(a->conns[i]);
     gw__cache_free(&a->allowed_cache);
     gw__cache_free(&a->denied_cache);

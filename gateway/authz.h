@@ -1,6 +1,7 @@
 /* authz.h: asks ROOMCAST_AUTHZ_URL whether a user may join an entity room:
  *   POST {"userId":"u1","role":"buyer","room":"request-42"}  -> 2xx allows, anything else refuses
- * Asynchronous (libevent's HTTP client over a few kept-alive connections).
+ * Asynchronous (libevent's HTTP client over kept-alive connections, opened as needed, at
+ * most 128: one check at a time on each, so a slow answer holds up only its own).
  *
  * Promises (issue 12 item 6):
  * - A real deadline: every check is answered by timeout_ms after it was asked, whatever

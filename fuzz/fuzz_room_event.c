@@ -11,11 +11,16 @@
  * (BINARY_EVENT with the attachments) named as the event, with the vector last when one
  * was added. (The first run found two bugs: an empty attachment made frame.c memcpy from
  * NULL, and an event name that is not UTF-8 went out raw in a WebSocket text frame,
- * which browsers answer by closing the connection.) */
+ * which browsers answer by closing the connection.)
+ *
+ * A control record (RoomEvent.control set, gateway/control.h) has no event and is never
+ * framed: the decoder promises it an id, a room and the room's index, and control.c's
+ * check must give a verdict on any order it holds. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "gateway/control.h"
 #include "gateway/delivery.h"
 #include "gateway/frame.h"
 #include "gateway/socketio.h"
@@ -57,6 +62,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(buf);
     if (!m)
         return 0;
+    if (m->control) {
+        if (!*m->id || !*m->room || strlen(m->room) > 200 ||
+            (m->n_rooms ? idx >= m->n_rooms || strcmp(m->rooms[idx], m->room) : idx != 0))
+            __builtin_trap();
+        (void)gw_control_check(m->control);
+        roomcast__v1__room_event__free_unpacked(m, NULL);
+        return 0;
+    }
     if (!*m->id || !*m->event || !*m->room || strlen(m->room) > 200 ||
         sio_is_reserved_event(m->event) || m->n_attachments > SIO_MAX_ATTACHMENTS ||
         (m->n_rooms ? idx >= m->n_rooms || strcmp(m->rooms[idx], m->room) : idx != 0))

@@ -69,6 +69,8 @@ gw_frame *gw_frame_new_open(char eio_digit, const char *text, size_t len, size_t
     return f;
 }
 
+#define GW_FRAME_COPY_MAX 1024
+
 void gw_frame_add_ws_tail(gw_frame *f, const char *tail, size_t tlen, struct evbuffer *out)
 {
     if (tlen == 2 && !memcmp(tail, GW_FRAME_PLAIN_TAIL, 2)) {
@@ -76,12 +78,20 @@ void gw_frame_add_ws_tail(gw_frame *f, const char *tail, size_t tlen, struct evb
         evbuffer_add_reference(out, f->plain_ws, f->plain_ws_len, gw__frame_release, f);
         return;
     }
-    uint8_t hdr[WS_MAX_HEADER];
+    uint8_t hdr[WS_MAX_HEADER + GW_FRAME_COPY_MAX];
     size_t hl = ws_frame_header(hdr, 1, WS_OP_TEXT, f->att_off + tlen);
-    evbuffer_add(out, hdr, hl);
-    gw_frame_ref(f);
-    evbuffer_add_reference(out, f->ws, f->att_off, gw__frame_release, f);
-    evbuffer_add(out, tail, tlen);
+    if (f->att_off + tlen <= GW_FRAME_COPY_MAX) {
+        /* small: one copy into the output's own chain costs less than a borrowed chain
+           (an allocation and a release callback per socket) */
+        memcpy(hdr + hl, f->ws, f->att_off);
+        memcpy(hdr + hl + f->att_off, tail, tlen);
+        evbuffer_add(out, hdr, hl + f->att_off + tlen);
+    } else {
+        evbuffer_add(out, hdr, hl);
+        gw_frame_ref(f);
+        evbuffer_add_reference(out, f->ws, f->att_off, gw__frame_release, f);
+        evbuffer_add(out, tail, tlen);
+    }
     if (f->ws_len > f->att_off) {
         gw_frame_ref(f);
         evbuffer_add_reference(out, f->ws + f->att_off, f->ws_len - f->att_off, gw__frame_release,

@@ -1,6 +1,7 @@
 /* check.h: the unit tests' assertions. Each prints both operands and the line on
  * failure and counts it; a test file's main() ends with CHECK_DONE(), which prints
- * "N passed, N failed" and returns non-zero on any failure. Tests may #include the .c
+ * "N passed, N failed" and returns non-zero on any failure, and also when nothing was
+ * checked at all (a file whose checks never ran proves nothing). Tests may #include the .c
  * under test to reach its static functions (as h2o's t/00unit does). */
 #ifndef RC_CHECK_H
 #define RC_CHECK_H
@@ -58,7 +59,9 @@ static int check__passed, check__failed;
 #define CHECK_DONE()                                                                   \
     do {                                                                               \
         printf("%s: %d passed, %d failed\n", __FILE__, check__passed, check__failed); \
-        return check__failed ? 1 : 0;                                                  \
+        if (check__passed + check__failed == 0)                                        \
+            fprintf(stderr, "%s: no check ran\n", __FILE__);                         \
+        return check__failed || check__passed == 0 ? 1 : 0;                            \
     } while (0)
 
 #endif

@@ -42,6 +42,8 @@ struct rc_admin {
     rc_gauge *ready_now;          /* roomcast_ready: the last answer, 1 or 0 */
     rc_counter *ready_changes;    /* roomcast_readiness_changes_total */
     int last_ready;               /* -1 before the first answer */
+    rc_admin_detail_fn detail;    /* adds the service's detail to /healthz and /readyz */
+    void *detail_ctx;
     int port;
     admin__route *routes;
     size_t nroutes;
@@ -107,11 +109,28 @@ static void admin__metrics(struct evhttp_request *req, void *ctx)
     evbuffer_free(buf);
 }
 
+/* Sends j, with the service's detail added, as the JSON answer; frees j. jansson
+ * refuses text that is not UTF-8 (a reason taken from elsewhere): then the answer
+ * without that text is better than none. */
+static void admin__reply_json(rc_admin *admin, struct evhttp_request *req, int code,
+                              const char *reason, json_t *j, const char *fallback)
+{
+    if (j && admin->detail)
+        admin->detail(admin->detail_ctx, j);
+    char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    if (body)
+        rc_admin_reply(req, code, reason, ADMIN__JSON_TYPE, body, strlen(body));
+    else
+        rc_admin_reply(req, code, reason, ADMIN__JSON_TYPE, fallback, strlen(fallback));
+    free(body);
+    json_decref(j);
+}
+
 /* Answering at all is the proof of liveness: this runs on the event loop's thread. */
 static void admin__healthz(struct evhttp_request *req, void *ctx)
 {
-    static const char body[] = "{\"status\":\"ok\"}";
-    rc_admin_reply(req, HTTP_OK, "OK", ADMIN__JSON_TYPE, body, sizeof body - 1);
+    admin__reply_json(ctx, req, HTTP_OK, "OK", json_pack("{s:s}", "status", "ok"),
+                      "{\"status\":\"ok\"}");
 }
 
 static void admin__readyz(struct evhttp_request *req, void *ctx)
@@ -121,21 +140,16 @@ static void admin__readyz(struct evhttp_request *req, void *ctx)
     int rc = admin__ready(admin, reason, sizeof reason);
     reason[sizeof reason - 1] = '\0';
     if (rc == 0) {
-        static const char body[] = "{\"status\":\"ready\"}";
-        rc_admin_reply(req, HTTP_OK, "OK", ADMIN__JSON_TYPE, body, sizeof body - 1);
+        admin__reply_json(admin, req, HTTP_OK, "OK", json_pack("{s:s}", "status", "ready"),
+                          "{\"status\":\"ready\"}");
         return;
     }
-
-    /* jansson escapes the reason; it refuses text that is not UTF-8, and then the
-     * generic reason is better than no answer. */
     json_t *j = json_pack("{s:s,s:s}", "status", "not ready", "reason",
                           reason[0] ? reason : "not ready");
     if (!j)
         j = json_pack("{s:s,s:s}", "status", "not ready", "reason", "not ready");
-    char *body = json_dumps(j, JSON_COMPACT);
-    rc_admin_reply(req, 503, "Service Unavailable", ADMIN__JSON_TYPE, body, strlen(body));
-    free(body);
-    json_decref(j);
+    admin__reply_json(admin, req, 503, "Service Unavailable", j,
+                      "{\"status\":\"not ready\",\"reason\":\"not ready\"}");
 }
 
 /* An exact match wins; otherwise the longest registered prefix ending in '/'. */
@@ -233,6 +247,12 @@ int rc_admin_start(struct event_base *base, const rc_addr *addr, rc_metrics *reg
            rc_addr_format(&bound, where, sizeof where));
     *out = admin;
     return RC_OK;
+}
+
+void rc_admin_set_detail(rc_admin *admin, rc_admin_detail_fn fn, void *ctx)
+{
+    admin->detail = fn;
+    admin->detail_ctx = ctx;
 }
 
 int rc_admin_port(const rc_admin *admin)

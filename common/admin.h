@@ -3,8 +3,11 @@
  *   GET /metrics  200, text/plain; version=0.0.4; charset=utf-8, the registry's rendering
  *   GET /healthz  200 {"status":"ok"}: the event loop is turning (liveness)
  *   GET /readyz   200 {"status":"ready"}, or 503 {"status":"not ready","reason":"..."}
- *                 when the service's readiness callback says so (Kafka unreachable,
- *                 draining)
+ *                 when the service's readiness callback says so (draining, Kafka never
+ *                 reached)
+ * Both bodies carry the service's detail when it gives one (rc_admin_set_detail), e.g.
+ * the gateway's {"kafka":{"up":false,"reason":"..."}}: what is degraded without making
+ * the process unready or dead.
  *   other paths   404; methods other than GET and HEAD get 405 on every path.
  *
  * Readiness is also a metric: roomcast_ready (1/0, the last answer) and
@@ -33,6 +36,10 @@ typedef struct rc_admin rc_admin;
  * one short sentence in reason (len bytes, NUL-terminated) saying why not. */
 typedef int (*rc_admin_ready_fn)(void *ctx, char *reason, size_t len);
 
+/* Adds the service's detail to the object body (a JSON object) of /healthz and /readyz:
+ * jansson's json_t, left opaque here so that this header needs no jansson. */
+typedef void (*rc_admin_detail_fn)(void *ctx, void *body);
+
 /* Answers one request, e.g. with rc_admin_reply. Only GET and HEAD reach it. */
 typedef void (*rc_admin_handler_fn)(struct evhttp_request *req, void *ctx);
 
@@ -43,6 +50,9 @@ typedef void (*rc_admin_handler_fn)(struct evhttp_request *req, void *ctx);
 int rc_admin_start(struct event_base *base, const rc_addr *addr, rc_metrics *reg,
                    rc_admin_ready_fn ready, void *ctx, rc_admin **out, char *errstr,
                    size_t errlen);
+
+/* Sets the detail callback (NULL: none); ctx is borrowed and must outlive admin. */
+void rc_admin_set_detail(rc_admin *admin, rc_admin_detail_fn fn, void *ctx);
 
 /* The port actually bound. */
 int rc_admin_port(const rc_admin *admin);

@@ -39,6 +39,21 @@ typedef struct {
     struct event *drain_tick;
 } gateway;
 
+/* Kafka as this gateway sees it: 1 when a broker is up and the room topic is assigned;
+ * otherwise 0 with why in reason (a refused login says more than "not reachable"). */
+static int kafka_up(const gateway *g, char *reason, size_t len)
+{
+    if (gw_delivery_ready(g->delivery, reason, len))
+        return 1;
+    rc_ksec_failing(reason, len);
+    return 0;
+}
+
+/* Ready means "send me clients". A gateway that has never reached Kafka is not (its
+ * settings are unproven: a wrong address or password, a missing topic). Once it has, a
+ * Kafka outage leaves it ready: it keeps its clients, accepts new ones and delivers
+ * what they missed when Kafka returns, so an outage does not pull every gateway out of
+ * the balancer at once. /healthz and roomcast_gateway_kafka_up say Kafka is down. */
 static int ready_fn(void *ctx, char *reason, size_t len)
 {
     gateway *g = ctx;
@@ -48,10 +63,28 @@ static int ready_fn(void *ctx, char *reason, size_t len)
     }
     if (g->jwks && rc_jwks_source_ready(g->jwks, reason, len) != 0)
         return -1; /* no key yet: every client would be refused */
-    if (gw_delivery_ready(g->delivery, reason, len))
+    if (kafka_up(g, reason, len))
         return 0;
-    rc_ksec_failing(reason, len); /* a refusal says more than "not reachable" */
-    return -1;
+    gw_vector v;
+    gw_delivery_position(g->delivery, &v);
+    return v.n > 0 ? 0 : -1; /* v.n: partitions assigned so far, never fewer */
+}
+
+/* /healthz and /readyz detail: {"kafka":{"up":true}} or {"kafka":{"up":false,"reason":..}} */
+static void health_detail(void *ctx, void *body)
+{
+    char reason[RC_ERRSTR_LEN] = "";
+    int up = kafka_up(ctx, reason, sizeof reason);
+    json_t *k = json_pack("{s:b}", "up", up);
+    if (!up)
+        json_object_set_new(k, "reason", json_string(reason)); /* NULL (not UTF-8): left out */
+    json_object_set_new(body, "kafka", k);
+}
+
+static double st_kafka_up(void *ctx)
+{
+    char reason[RC_ERRSTR_LEN];
+    return kafka_up(ctx, reason, sizeof reason);
 }
 
 #define STAT_FN(name, field)                                                                      \
@@ -138,6 +171,10 @@ static void register_metrics(gateway *g)
     rc_counter_fn_new(m, "roomcast_gateway_forward_refused_total",
                       "Relays refused at the bound on relays at once", st_fwd_refused, g);
     rc_gauge_fn_new(m, "roomcast_gateway_forwards", "Relays open now", st_fwd_open, g);
+    rc_gauge_fn_new(m, "roomcast_gateway_kafka_up",
+                    "1 when a Kafka broker is reachable and the room topic assigned (the "
+                    "gateway stays ready without: it keeps its clients)",
+                    st_kafka_up, g);
 }
 
 /* Closes a share of the remaining sessions each tick so all are gone by the deadline. */
@@ -323,6 +360,7 @@ int main(int argc, char **argv)
         status = 1;
         goto out;
     }
+    rc_admin_set_detail(admin, health_detail, &g);
     char a1[300], a2[300];
     rc_log_info("listening", "{s:s,s:i,s:s,s:i,s:s,s:s,s:s,s:s}", "listen",
                 rc_addr_format(&g.cfg.listen, a1, sizeof a1), "port", gw_engine_port(g.engine),

@@ -5,6 +5,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/thread.h>
+#include <jansson.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -78,6 +79,7 @@ static const char *header(const response *r, const char *name, char *buf, size_t
 
 typedef struct {
     _Atomic int ready;
+    _Atomic int kafka_up;
 } service;
 
 static int ready_fn(void *ctx, char *reason, size_t len)
@@ -187,6 +189,34 @@ static void test_endpoints(int port, service *svc)
     CHECK_EQ(r.status, 404);
 }
 
+/* The service's detail in /healthz and /readyz: what is degraded without being unready. */
+static void detail_fn(void *ctx, void *body)
+{
+    service *s = ctx;
+    json_object_set_new(body, "kafka", json_pack("{s:b}", "up", atomic_load(&s->kafka_up)));
+}
+
+static void test_detail(rc_admin *admin, int port, service *svc)
+{
+    response r;
+    rc_admin_set_detail(admin, detail_fn, svc); /* no request is in flight meanwhile */
+    CHECK_EQ(http(port, "GET", "/healthz", &r), 0);
+    CHECK_EQ(r.status, 200);
+    CHECK_STR(r.body, "{\"status\":\"ok\",\"kafka\":{\"up\":false}}");
+    atomic_store(&svc->ready, 1);
+    CHECK_EQ(http(port, "GET", "/readyz", &r), 0);
+    CHECK_EQ(r.status, 200);
+    CHECK_STR(r.body, "{\"status\":\"ready\",\"kafka\":{\"up\":false}}");
+    atomic_store(&svc->ready, 0);
+    atomic_store(&svc->kafka_up, 1);
+    CHECK_EQ(http(port, "GET", "/readyz", &r), 0);
+    CHECK_EQ(r.status, 503);
+    CHECK_STR(r.body, "{\"status\":\"not ready\",\"reason\":\"kafka \\\"broker\\\" unreachable\","
+                      "\"kafka\":{\"up\":true}}");
+    CHECK_EQ(http(port, "HEAD", "/healthz", &r), 0);
+    CHECK_STR(r.body, "");
+}
+
 int main(void)
 {
     evthread_use_pthreads();
@@ -212,6 +242,7 @@ int main(void)
     pthread_t t;
     pthread_create(&t, NULL, loop, base);
     test_endpoints(port, &svc);
+    test_detail(admin, port, &svc);
     event_base_loopbreak(base);
     pthread_join(t, NULL);
 

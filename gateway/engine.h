@@ -108,6 +108,12 @@ int gw_session_send(gw_session *s, gw_frame *f);
 int gw_session_send_tail(gw_session *s, gw_frame *f, const char *tail, size_t tlen);
 /* Closes the session: on_close(reason) runs later, at a safe point. Idempotent. */
 void gw_session_close(gw_session *s, const char *reason);
+/* Closes the session once the client has what is queued for it (a Socket.IO DISCONNECT):
+ * over WebSocket at once (it is written first); over long-polling the queue goes in the
+ * held or next GET and the close packet in the GET after, as the reference server drains
+ * its buffer before it closes. The heartbeat bounds the wait; gw_session_close still
+ * closes at once. */
+void gw_session_close_after_flush(gw_session *s, const char *reason);
 /* Bytes queued for this session right now. */
 size_t gw_session_queued(const gw_session *s);
 

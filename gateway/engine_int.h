@@ -67,6 +67,10 @@ struct gw_session {
     int closing;    /* gw_session_close ran; on_close is due */
     int flush_due;  /* on the engine's flush list */
     const char *close_reason;
+    /* Polling: a close the server decided that waits for the client to fetch what is
+       queued (gw_session_close_after_flush); close_next once it has. */
+    const char *close_after_flush;
+    int close_next;
     /* Polling: frames waiting for the next GET. */
     gw_frame **q;
     size_t qlen, qcap, qbytes;

@@ -222,7 +222,8 @@ static void gw__session_send_control(gw_session *s, char digit, const char *data
     gw_frame_unref(f);
 }
 
-/* Answers the held GET with everything queued (a noop while upgrading). */
+/* Answers the held GET with everything queued (a noop while upgrading), and the close
+ * packet after it when a close waits for this flush. */
 void gw__session_flush(gw_session *s)
 {
     gw_conn *c = s->get;
@@ -251,6 +252,8 @@ void gw__session_flush(gw_session *s)
     evbuffer_free(body);
     if (c->state == GW_CONN_HTTP && !c->dead)
         bufferevent_trigger(c->bev, EV_READ, 0); /* a request pipelined behind the GET */
+    if (s->close_after_flush)
+        s->close_next = 1; /* that was the DISCONNECT: the next GET gets the close packet */
 }
 
 /* ---- polling ----------------------------------------------------------------------------- */
@@ -271,7 +274,9 @@ void gw__session_poll_get(gw_session *s, gw_conn *c)
     s->get = c;
     c->session = s;
     c->state = GW_CONN_POLL_WAIT;
-    if (s->qlen || s->upgrading)
+    if (s->close_next) /* the client has fetched what a close waited for */
+        gw_session_close(s, s->close_after_flush);
+    else if (s->qlen || s->upgrading)
         gw__session_want_flush(s);
 }
 
@@ -371,6 +376,11 @@ static void gw__session_upgraded(gw_session *s, gw_conn *c)
     }
     s->qlen = 0;
     s->qbytes = 0;
+    if (s->close_after_flush) { /* it went out over the WebSocket: the close follows it */
+        const char *reason = s->close_after_flush;
+        s->close_after_flush = NULL;
+        gw_session_close(s, reason);
+    }
 }
 
 static void gw__session_probe_message(gw_session *s, gw_conn *c, const eio_packet *p)
@@ -489,6 +499,21 @@ void gw_session_close(gw_session *s, const char *reason)
     }
     LIST_INSERT_HEAD(&s->e->dead_sessions, s, dead_link);
     gw__engine_schedule(s->e);
+}
+
+void gw_session_close_after_flush(gw_session *s, const char *reason)
+{
+    if (s->closing)
+        return;
+    if (s->ws || !s->qlen) {
+        gw_session_close(s, reason);
+        return;
+    }
+    /* As the reference server does: the queue goes in this GET or the next; the GET after
+       that gets the close packet. The client, which has the DISCONNECT by then, usually
+       ends the session itself first. */
+    s->close_after_flush = reason;
+    gw__session_flush(s);
 }
 
 void gw__session_finish(gw_session *s)

@@ -427,6 +427,6 @@ void gw_socket_disconnect(gw_socket *s, int close_session)
     gw_session *sess = s->conn->session;
     gw__sio_send_packet(sess, s->nsp, SIO_DISCONNECT, 0, 0, NULL, NULL);
     gw__sio_socket_gone(s, "server namespace disconnect");
-    if (close_session)
-        gw_session_close(sess, "forced close");
+    if (close_session) /* after the DISCONNECT: a polling client must still fetch it */
+        gw_session_close_after_flush(sess, "forced close");
 }

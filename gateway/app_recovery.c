@@ -174,7 +174,6 @@ void gw__recovery_new_pid(gw_app *app, gw_client *c, json_t *reply)
     if (gw_pid_encode(app->rkey, &pid, tok, sizeof tok) > 0)
         json_object_set_new(reply, "pid", json_string(tok));
     gw__stamp_sign(c, pid.iat_ms);
-    gw__count(app, "new");
 }
 
 /* ---- recovering -------------------------------------------------------------------------------- */
@@ -325,8 +324,8 @@ int gw__recovery_try(gw_app *app, gw_socket *s, const json_t *auth, gw_client *c
 {
     const char *pid_tok = json_string_value(json_object_get(auth, "pid"));
     const char *off = json_string_value(json_object_get(auth, "offset"));
-    if (!pid_tok) {
-        gw__count(app, "none");
+    if (!pid_tok) { /* each connect is counted once: here, or with its refusal below */
+        gw__count(app, "new");
         return 0;
     }
     gw_pid pid;

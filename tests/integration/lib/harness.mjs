@@ -3,10 +3,13 @@
 // topic prefix so files never see each other's events.
 import { spawn, execFile } from "node:child_process";
 import { once } from "node:events";
+import fs from "node:fs";
 import net from "node:net";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
+import WebSocket from "ws";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 export const bin = (name) => path.join(root, process.env.ROOMCAST_BIN_DIR || "build-asan/bin", name);
@@ -68,6 +71,18 @@ export async function token(env, sub, role, extra = []) {
   const r = await cli(args, env);
   if (r.code !== 0) throw new Error(`token failed: ${r.stderr}`);
   return r.stdout.trim();
+}
+
+// What `roomcast token --sub SUB [--role ROLE] [--room ROOM]` prints with env's HS256
+// key (a login token, or a room grant with a room; an hour), made here without a
+// process: for tests that connect hundreds of clients. `token` stays the CLI's.
+export function signToken(env, sub, role, { room, ttl = 3600 } = {}) {
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
+  const iat = Math.floor(Date.now() / 1000);
+  const head = b64({ alg: "HS256", typ: room ? "roomcast-grant+jwt" : "JWT" });
+  const claims = room ? { sub, room, iat, exp: iat + ttl } : { sub, ...(role ? { role } : {}), iat, exp: iat + ttl };
+  const body = `${head}.${b64(claims)}`;
+  return `${body}.${createHmac("sha256", env.ROOMCAST_JWT_SECRET).update(body).digest("base64url")}`;
 }
 
 // A long-running roomcast process whose JSON log lines are kept for assertions.
@@ -316,8 +331,6 @@ export async function startSwitchProxy(targetPort) {
 
 // HAProxy over any number of gateways: the project's config with one server line each.
 export async function startHaproxyN(gateways) {
-  const fs = await import("node:fs");
-  const os = await import("node:os");
   const base = fs.readFileSync(path.join(root, "deploy/haproxy/haproxy.cfg"), "utf8")
     .split("\n").filter((l) => !/^\s*server gw/.test(l)).join("\n");
   const servers = gateways.map((g, i) =>
@@ -351,4 +364,78 @@ export async function authzServer(decide) {
     url: `http://127.0.0.1:${server.address().port}/authorize`, asked,
     close: () => { hanging.forEach((r) => r.destroy()); server.closeAllConnections(); server.close(); },
   };
+}
+
+// Deletes every record of topic's partitions below their end, as retention does to old
+// events (Kafka's DeleteRecords, as kafka-delete-records.sh runs it: DeleteRecordsCommand
+// is in kafka-tools, which tests/kafka/pom.xml fetches beside the broker).
+export async function deleteRecords(env, topic, partitions) {
+  const version = fs.readFileSync(path.join(root, "tests/kafka/pom.xml"), "utf8")
+    .match(/<kafka\.version>(.*)<\/kafka\.version>/)[1];
+  const libs = path.join(process.env.ROOMCAST_CACHE || path.join(os.homedir(), ".cache/roomcast"),
+    `kafka-${version}`, "libs");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "roomcast-delete-"));
+  const file = path.join(dir, "offsets.json");
+  fs.writeFileSync(file, JSON.stringify({ version: 1,
+    partitions: partitions.map((partition) => ({ topic: `${env.ROOMCAST_TOPIC_PREFIX}${topic}`, partition, offset: -1 })) }));
+  try {
+    return await new Promise((resolve, reject) => execFile("java",
+      ["-Xshare:auto", "-XX:TieredStopAtLevel=1", "-cp", `${libs}/*`, "org.apache.kafka.tools.DeleteRecordsCommand",
+        "--bootstrap-server", env.ROOMCAST_KAFKA_BROKERS, "--offset-json-file", file],
+      { timeout: 120000 }, (err, stdout, stderr) => (err ? reject(new Error(`DeleteRecordsCommand: ${stderr || err.message}`)) : resolve(stdout))));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// A bare Engine.IO v4 session over "websocket" or "polling", below the stock client: it
+// answers pings and stays open whatever Socket.IO says (a refused CONNECT, a DISCONNECT),
+// so a test sees what the gateway still sends such a session. packets: every packet
+// received but pings; closed: true once the gateway ended the session.
+export async function engineSession(port, transport) {
+  const base = `127.0.0.1:${port}/socket.io/?EIO=4&transport=${transport}`;
+  const s = { packets: [], closed: false };
+  const onPacket = (p) => {
+    if (p === "2") return s.send("3");
+    s.packets.push(p);
+    if (p === "1") s.closed = true;
+  };
+  if (transport === "websocket") {
+    const ws = new WebSocket(`ws://${base}`);
+    ws.on("message", (d) => onPacket(d.toString()));
+    ws.on("close", () => { s.closed = true; });
+    ws.on("error", () => {});
+    await once(ws, "open");
+    s.send = (p) => { if (ws.readyState === WebSocket.OPEN) ws.send(p); };
+    s.close = () => ws.terminate();
+    await waitFor("the open packet", () => s.packets.length > 0, 20000, 10);
+  } else {
+    const open = await (await fetch(`http://${base}`)).text();
+    s.packets.push(open);
+    const url = `http://${base}&sid=${JSON.parse(open.slice(1)).sid}`;
+    const ac = new AbortController();
+    let posting = Promise.resolve(); // one POST at a time, as the protocol wants
+    s.send = (p) => { posting = posting.then(() => fetch(url, { method: "POST", body: p, signal: ac.signal })
+      .then((r) => r.text(), () => {})); };
+    s.close = () => ac.abort();
+    (async () => {
+      while (!s.closed && !ac.signal.aborted) {
+        try {
+          const r = await fetch(url, { signal: ac.signal });
+          const body = await r.text();
+          if (r.status !== 200) { s.closed = true; break; }
+          body.split("\x1e").forEach(onPacket);
+        } catch { s.closed = true; }
+      }
+    })();
+  }
+  // Socket.IO on namespace "/": resolves the answer, "40{...}" (connected) or "44{...}"
+  s.connect = async (auth) => {
+    const from = s.packets.length;
+    s.send(`40${JSON.stringify(auth)}`);
+    return waitFor("the CONNECT answer", () => s.packets.slice(from).find((p) => /^4[04]/.test(p)), 20000, 10);
+  };
+  // the events received, as [name, ...args] (a recovery offset included)
+  s.events = () => s.packets.filter((p) => p.startsWith("42")).map((p) => JSON.parse(p.slice(2)));
+  return s;
 }

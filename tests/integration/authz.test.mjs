@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { io } from "socket.io-client";
 import {
-  authzServer, baseEnv, createTopics, metric, newPrefix, startGateway, stopAll, token,
+  authzServer, baseEnv, createTopics, metric, newPrefix, startGateway, stopAll, token, waitFor,
 } from "./lib/harness.mjs";
 
 async function connect(url, tok) {
@@ -27,7 +27,7 @@ test("40 slow joins from one socket: another user's join is answered at once; th
   const victim = await connect(gw.url, await token(env, "victim", "buyer"));
   try {
     const flood = Array.from({ length: 40 }, (_, i) => timed(attacker.timeout(30000).emitWithAck("join-request-room", `slow-${i}`)));
-    await new Promise((r) => setTimeout(r, 100)); // the flood is in
+    await waitFor("the flood in: four checks at the URL", () => az.asked.length === 4, 10000, 10);
     const v = await timed(victim.timeout(30000).emitWithAck("join-request-room", "victim"));
     assert.deepEqual(v.v, { ok: true });
     assert.ok(v.ms < 1000, `the victim's join took ${v.ms} ms`);

@@ -6,8 +6,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { io } from "socket.io-client";
 import {
-  baseEnv, createTopics, encodeRoomEvent, httpGet, metric, newPrefix, produceLines,
-  startGateway, startHaproxyN, stopAll, token, waitFor, withoutOffset,
+  baseEnv, createTopics, encodeRoomEvent, httpGet, metric, newPrefix, produceLines, signToken,
+  startGateway, startHaproxyN, stopAll, waitFor, withoutOffset,
 } from "./lib/harness.mjs";
 
 test("300 default-option clients through round-robin over three gateways: no 400, upgraded, every event", async () => {
@@ -19,7 +19,7 @@ test("300 default-option clients through round-robin over three gateways: no 400
   const clients = [];
   try {
     for (let i = 0; i < N; i++) {
-      const s = io(lb.url, { auth: { token: await token(env, `p-${i}`, "buyer") } });
+      const s = io(lb.url, { auth: { token: signToken(env, `p-${i}`, "buyer") } });
       s.errors = [];
       s.upgraded = new Promise((resolve) => s.io.engine.once("upgrade", (t) => resolve(t.name)));
       s.on("connect_error", (e) => s.errors.push(e.message));
@@ -30,9 +30,9 @@ test("300 default-option clients through round-robin over three gateways: no 400
     }
     await waitFor("300 connected", () => clients.every((s) => s.connected), 60000);
     assert.deepEqual(await Promise.all(clients.map((s) => s.upgraded)), clients.map(() => "websocket"));
-    const grant = async (i) => token(env, `p-${i}`, null, ["--room", `request-r${i % 10}`]);
+    const grant = (i) => signToken(env, `p-${i}`, null, { room: `request-r${i % 10}` });
     for (let i = 0; i < N; i++)
-      assert.deepEqual(await clients[i].emitWithAck("join-request-room", `r${i % 10}`, await grant(i)), { ok: true });
+      assert.deepEqual(await clients[i].emitWithAck("join-request-room", `r${i % 10}`, grant(i)), { ok: true });
     // one event per user room, one per request room, one broadcast
     const lines = [];
     for (let i = 0; i < N; i++)

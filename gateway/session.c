@@ -285,6 +285,11 @@ void gw__session_poll_get(gw_session *s, gw_conn *c)
  * client never sends (a ping: "invalid heartbeat direction"; open, upgrade, noop). */
 static int gw__session_packet(gw_session *s, const eio_packet *p)
 {
+    if (s->close_after_flush) { /* closing: only the client's own close counts; the */
+        if (p->type == EIO_CLOSE) /* heartbeat, no longer kept up, ends a client that */
+            gw_session_close(s, "transport close"); /* neither fetches nor closes */
+        return 0;
+    }
     if (s->awaiting_pong && p->type != EIO_PONG)
         gw__session_arm(s, s->e->cfg.ping_timeout_ms);
     switch (p->type) {

@@ -159,7 +159,8 @@ test("in(user).disconnectSockets(): every socket of the user on both gateways wi
     assert.equal(x.disconnects[0].reason, "io server disconnect");
     assert.ok(x.disconnects[0].at - written < 1000, `${x.disconnects[0].at - written} ms`);
   }
-  await new Promise((r) => setTimeout(r, 500)); // several of the client's reconnection delays
+  // told "io server disconnect", the client gave up reconnecting (active false) at once
+  assert.deepEqual(u1.map((x) => x.active), [false, false]);
   await em.emitToUser("dc-u2", "marker", 1);
   await waitFor("u2's marker", () => u2.every((x) => x.got.some((e) => e.event === "marker")));
   assert.deepEqual(u1.map((x) => [x.connected, x.active, x.connects]), [[false, false, 1], [false, false, 1]]);

@@ -19,25 +19,26 @@ async function connect(url, tok) {
 const timed = async (p) => { const t0 = Date.now(); const v = await p; return { v, ms: Date.now() - t0 }; };
 
 test("40 slow joins from one socket: another user's join is answered at once; the attacker's past 4 are refused", async () => {
-  const az = await authzServer((q) => q.room === "request-victim" ? { status: 204 } : { status: 200, afterMs: 1500 });
+  // the URL holds the attacker's checks until the test lets them go: everything that must
+  // not wait for them is seen answered while they are still held
+  const az = await authzServer((q) => q.room === "request-victim" ? { status: 204 } : { status: 200, afterMs: Infinity });
   const env = baseEnv(newPrefix("authz-flood"));
   await createTopics(env);
-  const gw = await startGateway(env, { ROOMCAST_AUTHZ_URL: az.url, ROOMCAST_AUTHZ_TIMEOUT_MS: "2000" });
+  const gw = await startGateway(env, { ROOMCAST_AUTHZ_URL: az.url, ROOMCAST_AUTHZ_TIMEOUT_MS: "30000" });
   const attacker = await connect(gw.url, await token(env, "attacker", "buyer"));
   const victim = await connect(gw.url, await token(env, "victim", "buyer"));
   try {
-    const flood = Array.from({ length: 40 }, (_, i) => timed(attacker.timeout(30000).emitWithAck("join-request-room", `slow-${i}`)));
+    let answered = 0;
+    const flood = Array.from({ length: 40 }, (_, i) =>
+      attacker.timeout(60000).emitWithAck("join-request-room", `slow-${i}`).then((v) => { answered++; return v; }));
     await waitFor("the flood in: four checks at the URL", () => az.asked.length === 4, 10000, 10);
-    const v = await timed(victim.timeout(30000).emitWithAck("join-request-room", "victim"));
-    assert.deepEqual(v.v, { ok: true });
-    assert.ok(v.ms < 1000, `the victim's join took ${v.ms} ms`);
+    assert.deepEqual(await victim.timeout(30000).emitWithAck("join-request-room", "victim"), { ok: true });
+    await waitFor("the 36 past the bound refused", () => answered === 36, 30000, 10);
+    assert.equal(az.held(), 4, "the victim's join and the 36 refusals came while the 4 were held");
+    az.releaseAll(204);
     const answers = await Promise.all(flood);
-    const ok = answers.filter((a) => a.v.ok);
-    const pending = answers.filter((a) => a.v.error === "too_many_pending");
-    assert.equal(ok.length, 4, JSON.stringify(answers.map((a) => a.v)));
-    assert.equal(pending.length, 36);
-    assert.ok(pending.every((a) => a.ms < 1000), "refused at once, not queued");
-    assert.ok(answers.every((a) => a.ms < 2500), "every answer by the deadline");
+    assert.deepEqual(answers.slice(0, 4), [{ ok: true }, { ok: true }, { ok: true }, { ok: true }], JSON.stringify(answers));
+    assert.deepEqual(answers.slice(4), Array(36).fill({ ok: false, error: "too_many_pending" }));
     assert.equal(await metric(gw.adminPort, "roomcast_gateway_refusals_total", 'reason="too_many_pending"'), 36);
     assert.equal(az.asked.length, 5, "36 never reached the URL");
   } finally {
@@ -57,13 +58,15 @@ test("a URL that never answers: refused at the deadline, in-flight checks bounde
   const sockets = [];
   try {
     for (let i = 0; i < 3; i++) sockets.push(await connect(gw.url, await token(env, `hang-${i}`, "buyer")));
+    const order = [];
     const calls = sockets.flatMap((s, i) =>
-      Array.from({ length: 4 }, (_, k) => timed(s.timeout(10000).emitWithAck("join-request-room", `hang-${i}-${k}`))));
+      Array.from({ length: 4 }, (_, k) => timed(s.timeout(10000).emitWithAck("join-request-room", `hang-${i}-${k}`)
+        .then((v) => { order.push(v.error); return v; }))));
     const answers = await Promise.all(calls);
     const busy = answers.filter((a) => a.v.error === "busy");
     const late = answers.filter((a) => a.v.error === "forbidden");
     assert.equal(busy.length, 4, JSON.stringify(answers.map((a) => a.v)));
-    assert.ok(busy.every((a) => a.ms < 800), "busy at once");
+    assert.deepEqual(order.slice(0, 4), ["busy", "busy", "busy", "busy"], "busy at once, before any deadline");
     assert.equal(late.length, 8);
     for (const a of late) assert.ok(a.ms >= 900 && a.ms < 2000, `refused at the 1 s deadline, took ${a.ms} ms`);
     assert.equal(await metric(gw.adminPort, "roomcast_gateway_authz_decisions_total", 'result="timeout"'), 8);
@@ -83,8 +86,9 @@ test("20 000 denials do not flush an allowed decision from the cache", async () 
   const env = baseEnv(newPrefix("authz-cache"));
   await createTopics(env);
   // the flood needs a rate a client is not given by default
+  // and decisions kept as long as the flood may take on a loaded machine: evicted, not expired
   const gw = await startGateway(env, { ROOMCAST_AUTHZ_URL: az.url, ROOMCAST_CLIENT_EVENT_RATE: "1000000",
-    ROOMCAST_CLIENT_EVENT_BURST: "1000000" });
+    ROOMCAST_CLIENT_EVENT_BURST: "1000000", ROOMCAST_AUTHZ_CACHE_SECONDS: "3600" });
   const victim = await connect(gw.url, await token(env, "owner", "buyer"));
   const attackers = [];
   try {

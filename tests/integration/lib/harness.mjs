@@ -342,7 +342,8 @@ export async function startHaproxyN(gateways) {
 }
 
 // A ROOMCAST_AUTHZ_URL on a free port: decide(q) -> {status, afterMs} (afterMs Infinity:
-// never answers); `asked` lists the rooms asked about, in order.
+// held until releaseAll(status), if ever); `asked` lists the rooms asked about, in order;
+// held() counts the requests held now.
 export async function authzServer(decide) {
   const asked = [];
   const hanging = new Set();
@@ -362,6 +363,8 @@ export async function authzServer(decide) {
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
   return {
     url: `http://127.0.0.1:${server.address().port}/authorize`, asked,
+    held: () => hanging.size,
+    releaseAll: (status) => { hanging.forEach((r) => { r.writeHead(status); r.end(); }); hanging.clear(); },
     close: () => { hanging.forEach((r) => r.destroy()); server.closeAllConnections(); server.close(); },
   };
 }

@@ -553,7 +553,7 @@ size_t gw__app_deliver_to(gw_delivery *d, const gw_room_event *ev, gw_client *c)
         return 0;
     gw_frame *f = gw_delivery_frame(d, ev);
     if (c->app->rkey)
-        return gw__recovery_send(c, f) ? 1 : 0;
+        return gw__recovery_send(c, f, ev->key) ? 1 : 0;
     return gw_socket_send_frame(c->sock, f) ? 1 : 0;
 }
 

@@ -45,6 +45,7 @@ typedef struct gw_client {
     struct gw__grant *grants; /* rooms a grant opened, with its expiry: the stamp carries it */
     struct gw__resume *resume; /* while GW__CHECKING: where the replay starts */
     gw_frame **held;
+    uint64_t *held_keys; /* each held event's (room, id) key (dedup.h) */
     size_t nheld;
 } gw_client;
 
@@ -115,8 +116,8 @@ void gw__recovery_rooms_changed(gw_client *c);
 /* room was opened by a grant that expires at exp (the stamp carries it), or was left. */
 void gw__recovery_granted(gw_client *c, const char *room, int64_t exp);
 void gw__recovery_left(gw_client *c, const char *room);
-/* Sends a live room event to c, or holds it while c is replaying. */
-int gw__recovery_send(gw_client *c, gw_frame *f);
+/* Sends a live room event to c, or holds it while c is replaying. key: its dedup key. */
+int gw__recovery_send(gw_client *c, gw_frame *f, uint64_t key);
 void gw__recovery_client_gone(gw_client *c);
 void gw__recovery_setup(gw_app *app, rc_metrics *metrics);
 

@@ -361,7 +361,7 @@ int gw__recovery_try(gw_app *app, gw_socket *s, const json_t *auth, gw_client *c
 
 /* ---- delivery while recovering ------------------------------------------------------------------ */
 
-int gw__recovery_send(gw_client *c, gw_frame *f)
+int gw__recovery_send(gw_client *c, gw_frame *f, uint64_t key)
 {
     if (c->replaying == GW__CHECKING)
         return 1; /* the replay after the checks covers it */
@@ -374,6 +374,8 @@ int gw__recovery_send(gw_client *c, gw_frame *f)
         return 0;
     }
     c->held = rc_realloc(c->held, (c->nheld + 1) * sizeof *c->held);
+    c->held_keys = rc_realloc(c->held_keys, (c->nheld + 1) * sizeof *c->held_keys);
+    c->held_keys[c->nheld] = key;
     c->held[c->nheld++] = gw_frame_close(f, tail, tl);
     return 1;
 }
@@ -383,6 +385,7 @@ void gw__recovery_client_gone(gw_client *c)
     for (size_t i = 0; i < c->nheld; i++)
         gw_frame_unref(c->held[i]);
     rc_free(c->held);
+    rc_free(c->held_keys);
     rc_free(c->tail);
     gw__resume_free(c->resume);
     for (size_t i = 0; i < c->ngrants; i++)
@@ -436,11 +439,15 @@ static void gw__replay_done(void *ctx, const char *sid, int ok, size_t replayed)
         return;
     }
     for (size_t i = 0; i < c->nheld; i++) {
-        gw_socket_send_frame(c->sock, c->held[i]);
+        /* a copy of an event the replay already gave it (dedup.h) */
+        if (!gw_replay_replayed(app->replay, c->held_keys[i]))
+            gw_socket_send_frame(c->sock, c->held[i]);
         gw_frame_unref(c->held[i]);
     }
     rc_free(c->held);
+    rc_free(c->held_keys);
     c->held = NULL;
+    c->held_keys = NULL;
     c->nheld = 0;
     rc_log_debug("recovered", "{s:s,s:s,s:I}", "sid", sid, "user", c->user_id, "replayed",
                  (json_int_t)replayed);
@@ -462,7 +469,8 @@ void gw__recovery_setup(gw_app *app, rc_metrics *metrics)
     char err[RC_ERRSTR_LEN], client_id[200];
     snprintf(client_id, sizeof client_id, "roomcast-gateway-%s", app->cfg->gateway_id);
     app->replay = gw_replay_new(app->base, app->cfg->kafka_brokers, gw_delivery_topic(app->delivery),
-                                client_id, &h, app, metrics, err, sizeof err);
+                                client_id, gw_delivery_seen(app->delivery), &h, app, metrics, err,
+                                sizeof err);
     if (!app->replay) {
         rc_log_error("recovery off: no replay consumer", "{s:s}", "error", err);
         app->rkey = NULL;

@@ -10,6 +10,7 @@
 #include "common/alloc.h"
 #include "common/kafka.h"
 #include "common/log.h"
+#include "gateway/dedup.h"
 #include "gateway/kwake.h"
 #include "gateway/socketio.h"
 #include "roomcast/v1/events.pb-c.h"
@@ -37,7 +38,8 @@ struct gw_delivery {
     /* per event being delivered */
     gw_frame *frame;
     Roomcast__V1__RoomEvent *cur;
-    rc_counter *ev_delivered, *ev_no_member, *ev_invalid, *deliveries;
+    gw_dedup *seen;
+    rc_counter *ev_delivered, *ev_no_member, *ev_invalid, *ev_duplicate, *deliveries;
     rc_histogram *latency, *offset_bytes;
     rc_gauge_family *position;
 };
@@ -242,8 +244,16 @@ static void gw__delivery_message(gw_delivery *d, rd_kafka_message_t *msg)
                        (int)msg->partition, "offset", (json_int_t)msg->offset);
         return;
     }
+    uint64_t key = gw_dedup_key(m->room, strlen(m->room), m->id, strlen(m->id));
+    if (!gw_dedup_add(d->seen, key, (gw_dedup_pos){msg->partition, msg->offset},
+                      rc_now_us() / 1000, NULL)) {
+        rc_counter_inc(d->ev_duplicate);
+        roomcast__v1__room_event__free_unpacked(m, NULL);
+        return;
+    }
     const char *single[1] = {m->room};
     gw_room_event ev = {
+        .key = key,
         .id = m->id,
         .room = m->room,
         .rooms = m->n_rooms ? (const char *const *)m->rooms : single,
@@ -339,6 +349,21 @@ static double gw__lag_fn(void *ctx)
     return lag;
 }
 
+static double gw__dedup_size_fn(void *ctx)
+{
+    return (double)gw_dedup_size(((gw_delivery *)ctx)->seen);
+}
+
+static double gw__dedup_early_fn(void *ctx)
+{
+    return (double)gw_dedup_evicted_early(((gw_delivery *)ctx)->seen);
+}
+
+const struct gw_dedup *gw_delivery_seen(const gw_delivery *d)
+{
+    return d->seen;
+}
+
 static double gw__partitions_fn(void *ctx)
 {
     return ((gw_delivery *)ctx)->assigned;
@@ -380,6 +405,14 @@ gw_delivery *gw_delivery_new(struct event_base *base, const gw_delivery_config *
     d->ev_delivered = rc_counter_get(evs, "delivered");
     d->ev_no_member = rc_counter_get(evs, "no_local_member");
     d->ev_invalid = rc_counter_get(evs, "invalid");
+    d->ev_duplicate = rc_counter_get(evs, "duplicate");
+    d->seen = gw_dedup_new(cfg->dedup_max, cfg->dedup_window_ms);
+    rc_gauge_fn_new(metrics, "roomcast_gateway_dedup_entries",
+                    "Room event ids remembered to drop second copies", gw__dedup_size_fn, d);
+    rc_counter_fn_new(metrics, "roomcast_gateway_dedup_evicted_early_total",
+                      "Room event ids forgotten before ROOMCAST_DEDUP_WINDOW_SECONDS because "
+                      "ROOMCAST_DEDUP_MAX_EVENTS was reached",
+                      gw__dedup_early_fn, d);
     d->deliveries = rc_counter_new(metrics, "roomcast_gateway_deliveries_total",
                                    "Room events written to sockets (one per socket)");
     d->latency = rc_histogram_new(metrics, "roomcast_gateway_delivery_latency_seconds",
@@ -420,6 +453,7 @@ void gw_delivery_free(gw_delivery *d)
     rd_kafka_queue_destroy(d->q);
     rd_kafka_consumer_close(d->rk);
     rd_kafka_destroy(d->rk);
+    gw_dedup_free(d->seen);
     rc_free(d->topic);
     rc_free(d);
 }

@@ -3,6 +3,12 @@
  * is read from its beginning), read_committed only, on the gateway's event loop: a
  * librdkafka queue wakes the loop through a pipe, so all socket work stays on one thread.
  *
+ * The topic is read read_committed, which costs nothing while no writer uses
+ * transactions (the default fanout does not: the last stable offset is then the high
+ * watermark) and keeps a transactional fanout's aborted batches out. A room event can be
+ * on the topic twice (see dedup.h); the copy read first is delivered and later ones are
+ * dropped, so a socket gets each (room, id) once.
+ *
  * Each room event is decoded and checked once (a bad one is counted, logged and
  * skipped), framed once when its first local recipient is found, and handed to the
  * deliver callback, which writes the shared frame to the sockets of its room. */
@@ -14,6 +20,7 @@
 
 #include "common/metrics.h"
 #include "gateway/frame.h"
+#include "gateway/dedup.h"
 #include "gateway/recovery.h"
 #include "roomcast/v1/events.pb-c.h"
 
@@ -31,6 +38,7 @@ typedef struct {
     int64_t produced_at_us;
     int32_t partition;
     int64_t offset;
+    uint64_t key; /* gw_dedup_key(room, id) */
     /* The frame, built on first use by gw_delivery_frame. */
     void *_ev;
 } gw_room_event;
@@ -43,6 +51,8 @@ typedef struct {
     const char *topic;  /* the prefixed room topic */
     const char *client_id;
     const gw_recovery_key *recovery; /* NULL: no connection state recovery, no offsets */
+    size_t dedup_max;        /* ROOMCAST_DEDUP_MAX_EVENTS */
+    int64_t dedup_window_ms; /* ROOMCAST_DEDUP_WINDOW_SECONDS */
 } gw_delivery_config;
 
 gw_delivery *gw_delivery_new(struct event_base *base, const gw_delivery_config *cfg,
@@ -69,6 +79,10 @@ void gw_delivery_position(const gw_delivery *d, gw_vector *out);
 /* Whether the broker still holds every position of v (nothing was deleted past it). */
 int gw_delivery_still_held(const gw_delivery *d, const gw_vector *v);
 const char *gw_delivery_topic(const gw_delivery *d);
+
+/* The room events seen for local members, by (room, id): a second copy of one is
+ * dropped (counted as result="duplicate"). The replay checks against it too. */
+const gw_dedup *gw_delivery_seen(const gw_delivery *d);
 
 /* Shared with the replay: decodes and checks a room event message; NULL if invalid
  * (the caller frees with roomcast__v1__room_event__free_unpacked). */

@@ -342,7 +342,8 @@ int main(int argc, char **argv)
         gw_cluster_key_derive(&ck, GW_CLUSTER_PURPOSE_RECOVERY, rkey.key);
     gw_delivery_config dc = {g.cfg.kafka_brokers,
                              rc_kafka_topic(g.cfg.topic_prefix, RC_TOPIC_ROOMS, topic, sizeof topic),
-                             client_id, recovery ? &rkey : NULL};
+                             client_id, recovery ? &rkey : NULL,
+                             (size_t)g.cfg.dedup_max_events, g.cfg.dedup_window_seconds * 1000};
     if (!(g.delivery = gw_delivery_new(g.base, &dc, g.metrics, gw_app_deliver, g.app, err,
                                        sizeof err))) {
         status = 1;

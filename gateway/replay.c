@@ -11,6 +11,7 @@
 #include "common/alloc.h"
 #include "common/kafka.h"
 #include "common/log.h"
+#include "gateway/dedup.h"
 #include "gateway/delivery.h"
 #include "gateway/kwake.h"
 
@@ -39,7 +40,9 @@ struct gw_replay {
     int64_t start[GW_RECOVERY_MAX_PARTITIONS], end[GW_RECOVERY_MAX_PARTITIONS],
         next[GW_RECOVERY_MAX_PARTITIONS];
     uint8_t done[GW_RECOVERY_MAX_PARTITIONS];
-    rc_counter *passes, *replayed, *failed;
+    const gw_dedup *live;
+    gw_dedup *seen; /* this pass's copies, by (room, id) */
+    rc_counter *passes, *replayed, *failed, *duplicates;
     rc_histogram *pass_seconds;
     int64_t pass_started_us;
 };
@@ -79,6 +82,7 @@ static void gw__begin(gw_replay *r)
     r->active = r->pending;
     r->pending = NULL;
     r->in_pass = 1;
+    gw_dedup_clear(r->seen);
     r->pass_started_us = rc_now_us();
     r->deadline_us = r->pass_started_us + GW_PASS_TIMEOUT_US;
     r->n = 0;
@@ -141,6 +145,25 @@ static int gw__all_done(const gw_replay *r)
     return 1;
 }
 
+/* A later copy of an event already met in this pass, or one the live delivery saw at
+ * an earlier place. */
+static int gw__duplicate(gw_replay *r, const Roomcast__V1__RoomEvent *m,
+                         const rd_kafka_message_t *msg)
+{
+    uint64_t key = gw_dedup_key(m->room, strlen(m->room), m->id, strlen(m->id));
+    gw_dedup_pos here = {msg->partition, msg->offset}, at;
+    if (!gw_dedup_add(r->seen, key, here, rc_now_us() / 1000, NULL))
+        return 1;
+    return r->live && gw_dedup_find(r->live, key, &at) &&
+           (at.partition != here.partition || at.offset < here.offset);
+}
+
+int gw_replay_replayed(const gw_replay *r, uint64_t key)
+{
+    gw_dedup_pos at;
+    return gw_dedup_find(r->seen, key, &at);
+}
+
 static void gw__message(gw_replay *r, const rd_kafka_message_t *msg)
 {
     uint32_t p = (uint32_t)msg->partition;
@@ -148,6 +171,11 @@ static void gw__message(gw_replay *r, const rd_kafka_message_t *msg)
         return;
     size_t idx = 0;
     Roomcast__V1__RoomEvent *m = gw_room_event_decode(msg->payload, msg->len, &idx);
+    if (m && gw__duplicate(r, m, msg)) {
+        rc_counter_inc(r->duplicates);
+        roomcast__v1__room_event__free_unpacked(m, NULL);
+        m = NULL;
+    }
     for (gw__job *j = r->active; m && j; j = j->next) {
         if (msg->offset < pos_of(&j->from, p) || msg->offset >= pos_of(&j->to, p))
             continue;
@@ -221,10 +249,12 @@ void gw_replay_start(gw_replay *r, const char *sid, const gw_vector *from, const
 }
 
 gw_replay *gw_replay_new(struct event_base *base, const char *brokers, const char *topic,
-                         const char *client_id, const gw_replay_handlers *h, void *ctx,
-                         rc_metrics *metrics, char *errstr, size_t errlen)
+                         const char *client_id, const gw_dedup *live,
+                         const gw_replay_handlers *h, void *ctx, rc_metrics *metrics,
+                         char *errstr, size_t errlen)
 {
     gw_replay *r = rc_calloc(1, sizeof *r);
+    r->live = live;
     r->h = *h;
     r->ctx = ctx;
     r->topic = rc_strdup(topic);
@@ -250,6 +280,10 @@ gw_replay *gw_replay_new(struct event_base *base, const char *brokers, const cha
     r->failed = rc_counter_get(f, "failed");
     r->replayed = rc_counter_new(metrics, "roomcast_gateway_replayed_events_total",
                                  "Missed room events replayed to recovering sockets");
+    r->duplicates = rc_counter_new(metrics, "roomcast_gateway_replay_duplicates_total",
+                                   "Second copies of room events skipped by recovery replays");
+    /* a pass reads what the sockets of one recovery wave missed: bounded like the live set */
+    r->seen = gw_dedup_new(live ? 1 << 20 : 1024, 86400 * 1000LL);
     r->pass_seconds = rc_histogram_new(metrics, "roomcast_gateway_replay_seconds",
                                        "Time a replay pass took", NULL, 0);
     return r;
@@ -274,6 +308,7 @@ void gw_replay_free(gw_replay *r)
     rd_kafka_queue_destroy(r->q);
     rd_kafka_consumer_close(r->rk);
     rd_kafka_destroy(r->rk);
+    gw_dedup_free(r->seen);
     rc_free(r->topic);
     rc_free(r);
 }

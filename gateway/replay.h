@@ -4,13 +4,18 @@
  * reconnected (live events from there on wait in the socket's queue). Recoveries that
  * arrive together share one pass over the topic, reading from the smallest `from`.
  * Replayed events reach the app in partition order, so in order per room; the app
- * decides per socket, as for live events, whether the socket gets them. */
+ * decides per socket, as for live events, whether the socket gets them.
+ *
+ * Duplicates (dedup.h): of the copies of a (room, id) only the first is replayed: the
+ * first in this pass, unless the live delivery saw an earlier one (delivered then, or
+ * before the socket's vector). */
 #ifndef GW_REPLAY_H
 #define GW_REPLAY_H
 
 #include <stddef.h>
 
 #include "common/metrics.h"
+#include "gateway/dedup.h"
 #include "gateway/recovery.h"
 #include "roomcast/v1/events.pb-c.h"
 
@@ -25,9 +30,14 @@ typedef struct {
     void (*done)(void *ctx, const char *sid, int ok, size_t replayed);
 } gw_replay_handlers;
 
+/* live: the live delivery's seen set (delivery.h), or NULL. */
 gw_replay *gw_replay_new(struct event_base *base, const char *brokers, const char *topic,
-                         const char *client_id, const gw_replay_handlers *h, void *ctx,
-                         rc_metrics *metrics, char *errstr, size_t errlen);
+                         const char *client_id, const gw_dedup *live,
+                         const gw_replay_handlers *h, void *ctx, rc_metrics *metrics,
+                         char *errstr, size_t errlen);
+/* Whether the pass now ending replayed a copy of key: live events held for a replaying
+ * socket that were replayed too are dropped. Valid in the done callback. */
+int gw_replay_replayed(const gw_replay *r, uint64_t key);
 void gw_replay_free(gw_replay *r);
 /* Queues a replay of [from, to) for sid. */
 void gw_replay_start(gw_replay *r, const char *sid, const gw_vector *from, const gw_vector *to);

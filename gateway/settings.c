@@ -12,7 +12,7 @@
 
 static rc_cfg_item *gw__items(gw_settings *s, size_t *n)
 {
-    static rc_cfg_item items[64];
+    static rc_cfg_item items[96];
     rc_cfg_item t[] = {
         {"ROOMCAST_KAFKA_BROKERS", RC_CFG_HOSTPORTS, "localhost:9092", &s->kafka_brokers, 0, 0, NULL,
          "Kafka bootstrap servers"},
@@ -128,6 +128,10 @@ static rc_cfg_item *gw__items(gw_settings *s, size_t *n)
         {"ROOMCAST_MAX_ROOMS_PER_SOCKET", RC_CFG_INT, "64", &s->max_rooms_per_socket, 4, 64, NULL,
          "rooms one socket may be in (its automatic ones included); joins past it are refused "
          "(\"too_many_rooms\"); at most 64, what connection state recovery carries"},
+        {"ROOMCAST_DEDUP_WINDOW_SECONDS", RC_CFG_INT, "60", &s->dedup_window_seconds, 1, 86400,
+         NULL, "how long a room event's id is remembered, so a second copy of it is dropped"},
+        {"ROOMCAST_DEDUP_MAX_EVENTS", RC_CFG_INT, "1048576", &s->dedup_max_events, 1024, 67108864,
+         NULL, "room event ids remembered at most (40 bytes each); past it the oldest go first"},
     };
     _Static_assert(RC_ARRAY_LEN(t) + RC_KSEC_ITEMS <= RC_ARRAY_LEN(items), "grow items");
     memcpy(items, t, sizeof t);

@@ -59,6 +59,8 @@ typedef struct {
     long upstream_queue_messages;
     long upstream_queue_bytes;
     long max_rooms_per_socket;
+    long dedup_window_seconds;
+    long dedup_max_events;
 } gw_settings;
 
 /* 0 on success; RC_ENOENT after printing usage (--help); RC_EINVAL with errstr. */

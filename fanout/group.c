@@ -59,7 +59,12 @@ static void group__revoke(fanout_pipeline *p, rd_kafka_t *rk, rd_kafka_topic_par
     rc_counter_inc(rc_counter_get(p->tm->rebalances, lost ? "lost" : "revoke"));
     atomic_store(&p->tm->joined, 0);
     const char *txn = "none";
-    if (p->txn.open && !p->fatal) {
+    if (!p->cfg->transactional && !lost && !p->fatal) {
+        /* What was produced is acknowledged and its offsets committed before the
+         * partitions go: the next owner re-processes nothing. */
+        fanout_commit__finish(p, 10000);
+        txn = "offsets committed";
+    } else if (p->txn.open && !p->fatal) {
         /* The revoked partitions' next owner must find our last offsets committed or our
          * transaction aborted, never half done. */
         p->revoking = 1;

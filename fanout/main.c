@@ -1,9 +1,9 @@
-/* roomcast-fanout: domain events in, room events out, exactly once (CONTRACT §1, §5, §6).
+/* roomcast-fanout: domain events in, room events out (CONTRACT §1, §5, §6; pipeline.h).
  *
  * main() reads and checks the settings and the routing table (a bad one stops the
  * process with one line and status 2), starts the admin endpoint on its own thread,
- * then runs the Kafka pipeline on this thread until SIGTERM/SIGINT (status 0, after the
- * open transaction is finished and the consumer has left its group) or a fatal Kafka
+ * then runs the Kafka pipeline on this thread until SIGTERM/SIGINT (status 0, after what
+ * was produced is committed and the consumer has left its group) or a fatal Kafka
  * error (status 1, for the orchestrator to restart it). */
 #include <signal.h>
 #include <stdio.h>
@@ -104,10 +104,10 @@ int main(int argc, char **argv)
     fanout_telemetry tm;
     fanout_telemetry_init(&tm, reg, cfg.brokers, cfg.group);
     g_tm = &tm;
-    rc_log_info("starting", "{s:s,s:s,s:s,s:i,s:s,s:b}", "brokers", cfg.brokers, "group", cfg.group,
-                "pattern", cfg.pattern, "batch", (int)cfg.batch, "routes",
-                cfg.routes_file ? cfg.routes_file : "(shipped)", "transactional_id_generated",
-                cfg.transactional_id_generated);
+    rc_log_info("starting", "{s:s,s:s,s:s,s:s,s:s,s:s}", "brokers", cfg.brokers, "group", cfg.group,
+                "pattern", cfg.pattern, "mode", cfg.mode, "instance_id",
+                cfg.instance_id ? cfg.instance_id : "(none: a dynamic group member)", "routes",
+                cfg.routes_file ? cfg.routes_file : "(shipped)");
     status = run(&cfg, routes, &tm);
     rc_log_info("stopped", "{s:i}", "status", status);
     g_tm = NULL;

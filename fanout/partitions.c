@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "fanout/acks.h"
 
 fanout_part *fanout_parts_find(fanout_parts *t, const char *topic, int32_t partition)
 {
@@ -37,6 +38,7 @@ void fanout_parts_clear(fanout_parts *t)
     for (size_t i = 0; i < t->n; i++) {
         if (t->v[i].lag)
             rc_gauge_set(t->v[i].lag, 0);
+        fanout_ackq_release(t->v[i].acks);
         rc_free(t->v[i].topic);
     }
     t->n = 0;

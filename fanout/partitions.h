@@ -23,6 +23,7 @@ typedef struct {
     int64_t txn_first; /* first offset consumed in the open transaction; -1 none */
     int64_t txn_next;  /* last offset consumed in the open transaction + 1 */
     rc_gauge *lag;     /* may be NULL */
+    struct fanout_ackq *acks; /* idempotent mode: tickets of consumed messages, else NULL */
 } fanout_part;
 
 typedef struct {
@@ -34,8 +35,8 @@ typedef struct {
 fanout_part *fanout_parts_find(fanout_parts *t, const char *topic, int32_t partition);
 /* The entry for topic/partition, added (with nothing known) when missing. */
 fanout_part *fanout_parts_get(fanout_parts *t, const char *topic, int32_t partition);
-/* Removes every entry, setting each lag gauge to 0: a partition this instance no longer
- * owns is another instance's lag to report. */
+/* Removes every entry, setting each lag gauge to 0 (a partition this instance no longer
+ * owns is another instance's lag to report) and releasing its ticket queue. */
 void fanout_parts_clear(fanout_parts *t);
 void fanout_parts_free(fanout_parts *t);
 

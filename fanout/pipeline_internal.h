@@ -37,10 +37,32 @@ struct fanout_pipeline {
         fanout_pending *pending; /* settings.batch entries */
     } txn;
 
+    int64_t next_commit_us; /* idempotent mode: when offsets are committed next */
+    int write_failed;       /* idempotent mode: a delivery report said a write failed */
+
     int aborts_in_row; /* for the back-off before redoing an aborted batch */
     int revoking;      /* inside a revoke callback: an abort must not rewind */
     int fatal;         /* the producer can no longer be used; exit non-zero */
 };
+
+/* pipeline.c */
+/* Counts a message whose output is safely in Kafka (committed or acknowledged). */
+void fanout__count(fanout_pipeline *p, const fanout_pending *e, int64_t now_us);
+
+/* commit.c (idempotent mode) */
+/* Commits each owned partition's offsets past its finished tickets (asynchronously unless
+ * sync). A ticket whose copies could not be written makes the process exit (p->fatal):
+ * restarted, it re-processes from the last committed offset. */
+void fanout_commit__offsets(fanout_pipeline *p, int sync);
+/* Waits up to timeout_ms for every produced message's delivery report, then commits
+ * synchronously: before partitions are released, and before stopping. */
+void fanout_commit__finish(fanout_pipeline *p, int timeout_ms);
+/* After failed writes: commits what was acknowledged and rewinds each partition with a
+ * failed write to its oldest unacknowledged message, after a growing pause. */
+void fanout_commit__redo(fanout_pipeline *p);
+void fanout_commit__delivered(fanout_pipeline *p, const rd_kafka_message_t *m);
+void fanout_commit__cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                       rd_kafka_topic_partition_list_t *offsets, void *opaque);
 
 /* txn.c */
 int fanout_txn__begin(fanout_pipeline *p);
@@ -50,6 +72,13 @@ int fanout_txn__commit(fanout_pipeline *p);
 /* Aborts the open transaction; rewind puts the consumer back at the transaction's first
  * offsets so its messages are consumed again. */
 void fanout_txn__abort(fanout_pipeline *p, const char *why, int rewind);
+/* Counts one more failed batch in a row and pauses before it is redone (100 ms, then
+ * doubling up to 5 s), so a broken broker or topic is not hammered. */
+void fanout__backoff(fanout_pipeline *p);
+/* Moves the consumer to the positions in `to`. Positions that cannot be restored would
+ * skip messages, so failing is fatal (logged with what); a restarted process starts from
+ * the committed offsets. Returns 0 or RC_EIO. */
+int fanout__seek(fanout_pipeline *p, rd_kafka_topic_partition_list_t *to, const char *what);
 /* Marks the process as having to exit, with a log line. */
 void fanout_txn__set_fatal(fanout_pipeline *p, const char *what, const char *detail);
 

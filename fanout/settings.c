@@ -8,7 +8,7 @@
 #include "common/alloc.h"
 #include "common/kafka.h"
 
-#define FANOUT_OWN_SETTINGS 8
+#define FANOUT_OWN_SETTINGS 13
 #define FANOUT_SETTINGS_N (FANOUT_OWN_SETTINGS + RC_KSEC_ITEMS)
 
 /* The table points into s, so it is rebuilt for each use rather than kept. */
@@ -27,10 +27,23 @@ static void settings__items(fanout_settings *s, rc_cfg_item items[FANOUT_SETTING
          "least severe log level written"},
         {"ROOMCAST_FANOUT_GROUP", RC_CFG_STRING, "roomcast-fanout", &s->group, 0, 0, NULL,
          "consumer group shared by every fanout instance"},
+        {"ROOMCAST_FANOUT_MODE", RC_CFG_ENUM, "idempotent", &s->mode, 0, 0,
+         "idempotent,transactional",
+         "idempotent: offsets committed after delivery, duplicates dropped by id; "
+         "transactional: Kafka transactions (read_committed)"},
+        {"ROOMCAST_FANOUT_INSTANCE_ID", RC_CFG_STRING, NULL, &s->instance_id, 0, 0, NULL,
+         "stable name of this instance (StatefulSet pod name, compose service and index): "
+         "the consumer group's static member id, and the transactional.id"},
         {"ROOMCAST_FANOUT_TRANSACTIONAL_ID", RC_CFG_STRING, NULL, &s->transactional_id, 0, 0,
-         NULL, "Kafka transactional.id; unset for one generated per process"},
+         NULL, "older name of ROOMCAST_FANOUT_INSTANCE_ID"},
         {"ROOMCAST_FANOUT_BATCH", RC_CFG_INT, "500", &s->batch, 1, 100000, NULL,
-         "domain events per transaction at most (a transaction also ends after 50 ms)"},
+         "transactional mode: domain events per transaction at most"},
+        {"ROOMCAST_FANOUT_COMMIT_INTERVAL_MS", RC_CFG_INT, "100", &s->commit_interval_ms, 10,
+         60000, NULL, "idempotent mode: how often delivered offsets are committed"},
+        {"ROOMCAST_FANOUT_TRANSACTION_TIMEOUT_MS", RC_CFG_INT, "10000", &s->txn_timeout_ms, 1000,
+         900000, NULL, "transactional mode: Kafka transaction.timeout.ms"},
+        {"ROOMCAST_FANOUT_SESSION_TIMEOUT_MS", RC_CFG_INT, "10000", &s->session_timeout_ms, 1000,
+         1800000, NULL, "how long the group waits for a silent instance before moving its partitions"},
     };
     memcpy(items, tmpl, sizeof tmpl);
     rc_ksec_items(&s->kafka_security, items + FANOUT_OWN_SETTINGS); /* shared Kafka rows */
@@ -86,12 +99,26 @@ static int settings__derive(fanout_settings *s, char *errstr, size_t errlen)
         snprintf(errstr, errlen, "ROOMCAST_FANOUT_GROUP: \"%.100s\" is not 1 to 200 bytes", s->group);
         return RC_EINVAL;
     }
-    if (s->transactional_id && strlen(s->transactional_id) > 200) {
-        snprintf(errstr, errlen, "ROOMCAST_FANOUT_TRANSACTIONAL_ID: \"%.100s...\" is longer than "
-                 "200 bytes", s->transactional_id);
+    const char *id_env = s->instance_id ? "ROOMCAST_FANOUT_INSTANCE_ID" : "ROOMCAST_FANOUT_TRANSACTIONAL_ID";
+    if (s->instance_id && s->transactional_id && strcmp(s->instance_id, s->transactional_id)) {
+        snprintf(errstr, errlen, "ROOMCAST_FANOUT_TRANSACTIONAL_ID: \"%.100s\" differs from "
+                 "ROOMCAST_FANOUT_INSTANCE_ID; set only ROOMCAST_FANOUT_INSTANCE_ID", s->transactional_id);
         return RC_EINVAL;
     }
-    if (!s->transactional_id)
+    if (!s->instance_id) /* the older name */
+        s->instance_id = s->transactional_id;
+    else
+        rc_free(s->transactional_id);
+    s->transactional_id = NULL;
+    if (s->instance_id && (!s->instance_id[0] || strlen(s->instance_id) > 200)) {
+        snprintf(errstr, errlen, "%s: \"%.100s\" is not 1 to 200 bytes", id_env, s->instance_id);
+        return RC_EINVAL;
+    }
+    s->transactional = !strcmp(s->mode, "transactional");
+    s->group_instance_id = s->instance_id;
+    if (s->instance_id)
+        s->transactional_id = rc_strdup(s->instance_id);
+    else
         settings__generate_txid(s);
     s->log_min = (rc_log_level)rc_log_level_parse(s->log_level);
     rc_kafka_topic(s->topic_prefix, RC_TOPIC_ROOMS, s->rooms_topic, sizeof s->rooms_topic);

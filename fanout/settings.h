@@ -22,11 +22,20 @@ typedef struct {
     char *topic_prefix;     /* ROOMCAST_TOPIC_PREFIX, "" when unset */
     char *log_level;        /* ROOMCAST_LOG_LEVEL */
     char *group;            /* ROOMCAST_FANOUT_GROUP */
-    char *transactional_id; /* ROOMCAST_FANOUT_TRANSACTIONAL_ID, else generated */
+    char *mode;             /* ROOMCAST_FANOUT_MODE: "idempotent" or "transactional" */
+    char *instance_id;      /* ROOMCAST_FANOUT_INSTANCE_ID: stable identity, or NULL */
+    char *transactional_id; /* ROOMCAST_FANOUT_TRANSACTIONAL_ID (older name of the above) */
     long batch;             /* ROOMCAST_FANOUT_BATCH: messages per transaction at most */
+    long commit_interval_ms; /* ROOMCAST_FANOUT_COMMIT_INTERVAL_MS (idempotent mode) */
+    long txn_timeout_ms;    /* ROOMCAST_FANOUT_TRANSACTION_TIMEOUT_MS (transactional mode) */
+    long session_timeout_ms; /* ROOMCAST_FANOUT_SESSION_TIMEOUT_MS */
 
     /* Derived. */
     rc_log_level log_min;
+    int transactional;      /* mode is "transactional" */
+    /* The consumer group's static member id (group.instance.id): the instance id when
+     * one was given, else NULL (a dynamic member). */
+    const char *group_instance_id;
     int transactional_id_generated;
     char rooms_topic[FANOUT_TOPIC_MAX];
     char dlq_topic[FANOUT_TOPIC_MAX];

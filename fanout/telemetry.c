@@ -22,22 +22,27 @@ void fanout_telemetry_init(fanout_telemetry *t, rc_metrics *reg, const char *bro
     t->brokers = brokers;
     t->group = group;
     t->events = rc_counter_family_new(reg, "roomcast_fanout_events_total",
-                                      "Domain events consumed (counted when their transaction "
-                                      "commits); type is unrouted when no route exists for it",
+                                      "Domain events consumed, counted once their room events are "
+                                      "in Kafka (acknowledged, or their transaction committed); "
+                                      "type is unrouted when no route exists for it",
                                       "type");
     t->room_events = rc_counter_new(reg, "roomcast_fanout_room_events_total",
-                                    "Room events committed to the rooms topic");
+                                    "Room events written to the rooms topic (acknowledged or "
+                                    "committed)");
     t->dead_letters = rc_counter_family_new(reg, "roomcast_fanout_dead_letters_total",
                                             "Domain events committed to the dead-letter topic",
                                             "reason");
     t->latency = rc_histogram_new(reg, "roomcast_fanout_processing_latency_seconds",
-                                  "From a domain event's Kafka timestamp to the commit of the "
-                                  "transaction holding its room events",
+                                  "From a domain event's Kafka timestamp to its room events "
+                                  "being acknowledged (or their transaction committed)",
                                   telemetry__latency_buckets, RC_ARRAY_LEN(telemetry__latency_buckets));
     rc_counter_family *txn = rc_counter_family_new(reg, "roomcast_fanout_transactions_total",
                                                    "Kafka transactions by outcome", "result");
     t->txn_committed = rc_counter_get(txn, "committed");
     t->txn_aborted = rc_counter_get(txn, "aborted");
+    t->write_failures = rc_counter_new(reg, "roomcast_fanout_write_failures_total",
+                                       "Batches whose room events Kafka refused; they are "
+                                       "re-processed from the last acknowledged offset");
     t->lag = rc_gauge_family_new(reg, "roomcast_fanout_consumer_lag_messages",
                                  "Messages between the committed offset and the last stable "
                                  "offset, per partition this instance owns",
@@ -68,7 +73,8 @@ int fanout_telemetry_ready(void *ctx, char *reason, size_t len)
     }
     int aborts = atomic_load(&t->aborts_in_row);
     if (aborts >= FANOUT_ABORTS_NOT_READY) {
-        snprintf(reason, len, "the last %d transactions were aborted and are being redone", aborts);
+        snprintf(reason, len, "the last %d batches could not be written to Kafka (transactions "
+                 "were aborted) and are being redone", aborts);
         return RC_EIO;
     }
     long long stalled = rc_now_us() - loop_at;

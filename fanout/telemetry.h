@@ -10,7 +10,8 @@
  *   room_events_total                  room events committed to the rooms topic
  *   dead_letters_total{reason}         messages committed to the DLQ
  *   processing_latency_seconds         Kafka message timestamp -> transaction commit
- *   transactions_total{result}         committed / aborted
+ *   transactions_total{result}         committed / aborted (transactional mode)
+ *   write_failures_total               batches Kafka refused, redone (idempotent mode)
  *   consumer_lag_messages{topic,partition}  last stable offset - committed offset, for
  *                                      partitions this instance owns (0 once it does not)
  *   assigned_partitions                partitions this instance owns now
@@ -35,6 +36,7 @@ typedef struct {
     rc_histogram *latency;
     rc_counter *txn_committed;
     rc_counter *txn_aborted;
+    rc_counter *write_failures; /* idempotent mode */
     rc_gauge_family *lag;
     rc_gauge *assigned;
     rc_counter_family *rebalances;
@@ -53,8 +55,9 @@ typedef struct {
 void fanout_telemetry_init(fanout_telemetry *t, rc_metrics *reg, const char *brokers,
                            const char *group);
 
-/* Not ready after this many aborted transactions in a row: the batch is being redone
- * again and again (a missing rooms topic, a broker refusing writes), see the logs. */
+/* Not ready after this many failed batches in a row (aborted transactions, refused
+ * writes): the batch is being redone again and again (a missing rooms topic, a broker
+ * refusing writes), see the logs. */
 #define FANOUT_ABORTS_NOT_READY 2
 
 /* The loop must turn at least this often (it polls every 100 ms at most). */

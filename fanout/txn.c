@@ -116,19 +116,8 @@ int fanout_txn__begin(fanout_pipeline *p)
 static void txn__count(fanout_pipeline *p)
 {
     int64_t now_us = rc_now_us();
-    uint64_t rooms = 0;
-    for (size_t i = 0; i < p->txn.n; i++) {
-        const fanout_pending *e = &p->txn.pending[i];
-        rc_counter_inc(e->events);
-        if (e->dead)
-            rc_counter_inc(e->dead);
-        rooms += e->rooms;
-        if (e->timestamp_ms > 0) {
-            double s = (double)(now_us - e->timestamp_ms * 1000) / 1e6;
-            rc_histogram_observe(p->tm->latency, s < 0 ? 0 : s);
-        }
-    }
-    rc_counter_add(p->tm->room_events, rooms);
+    for (size_t i = 0; i < p->txn.n; i++)
+        fanout__count(p, &p->txn.pending[i], now_us);
     rc_counter_inc(p->tm->txn_committed);
 }
 
@@ -164,23 +153,24 @@ int fanout_txn__commit(fanout_pipeline *p)
 static void txn__rewind(fanout_pipeline *p)
 {
     rd_kafka_topic_partition_list_t *to = fanout_parts_rewind_list(&p->parts);
-    if (to->cnt == 0) {
-        rd_kafka_topic_partition_list_destroy(to);
-        return;
-    }
+    if (to->cnt && fanout__seek(p, to, "rewinding the consumer after an abort") == 0)
+        rc_log_info("consumer rewound to the last committed offsets", "{s:i}", "partitions",
+                    to->cnt);
+    rd_kafka_topic_partition_list_destroy(to);
+}
+
+int fanout__seek(fanout_pipeline *p, rd_kafka_topic_partition_list_t *to, const char *what)
+{
     rd_kafka_error_t *e = rd_kafka_seek_partitions(p->consumer, to, 10000);
     const char *bad = e ? rd_kafka_error_string(e) : NULL;
     for (int i = 0; !bad && i < to->cnt; i++)
         if (to->elems[i].err)
             bad = rd_kafka_err2str(to->elems[i].err);
     if (bad)
-        fanout_txn__set_fatal(p, "rewinding the consumer after an abort", bad);
-    else
-        rc_log_info("consumer rewound to the last committed offsets", "{s:i}", "partitions",
-                    to->cnt);
+        fanout_txn__set_fatal(p, what, bad);
     if (e)
         rd_kafka_error_destroy(e);
-    rd_kafka_topic_partition_list_destroy(to);
+    return bad ? RC_EIO : 0;
 }
 
 void fanout_txn__abort(fanout_pipeline *p, const char *why, int rewind)
@@ -200,12 +190,18 @@ void fanout_txn__abort(fanout_pipeline *p, const char *why, int rewind)
     fanout_parts_txn_end(&p->parts, 0);
     p->txn.open = 0;
     p->txn.n = 0;
-    /* A batch that keeps failing is redone after a growing pause (up to 5 s) so a broken
-     * broker or topic is not hammered. */
+    if (rewind)
+        fanout__backoff(p);
+    else
+        atomic_store(&p->tm->aborts_in_row, ++p->aborts_in_row);
+}
+
+void fanout__backoff(fanout_pipeline *p)
+{
     atomic_store(&p->tm->aborts_in_row, ++p->aborts_in_row);
-    if (!p->fatal && rewind && p->aborts_in_row > 1) {
-        long ms = 100L << (p->aborts_in_row - 2 < 6 ? p->aborts_in_row - 2 : 6);
-        for (long waited = 0; waited < (ms > 5000 ? 5000 : ms) && !*p->stop; waited += 50)
-            txn__sleep_ms(50);
-    }
+    if (p->fatal || p->aborts_in_row < 2)
+        return;
+    long ms = 100L << (p->aborts_in_row - 2 < 6 ? p->aborts_in_row - 2 : 6);
+    for (long waited = 0; waited < (ms > 5000 ? 5000 : ms) && !*p->stop; waited += 50)
+        txn__sleep_ms(50);
 }

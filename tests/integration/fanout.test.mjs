@@ -12,8 +12,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   Proc, baseEnv, cli, createTopics, encodeDomainEvent, freePort, httpGet, metric, newPrefix,
-  produceLines, startTail, waitFor, waitReady,
+  produceLines, startGateway, startTail, stopAll, waitFor, waitReady,
 } from "./lib/harness.mjs";
+import { startWatchers } from "./lib/watchers.mjs";
 
 // ---- helpers -------------------------------------------------------------------------
 
@@ -153,8 +154,7 @@ test("every catalog row becomes room events with exactly the table's rooms and p
     await waitFor("metrics", async () => await metric(port, "roomcast_fanout_room_events_total") === total);
     assert.equal(await metric(port, "roomcast_fanout_events_total", 'type="dispute.resolved"'), 1);
     assert.equal(await metric(port, "roomcast_fanout_events_total", 'type="system.announcement"'), 1);
-    assert.ok(await metric(port, "roomcast_fanout_transactions_total", 'result="committed"') >= 1);
-    assert.equal(await metric(port, "roomcast_fanout_transactions_total", 'result="aborted"'), 0);
+    assert.equal(await metric(port, "roomcast_fanout_write_failures_total"), 0);
     assert.ok(await metric(port, "roomcast_fanout_processing_latency_seconds_count") >= catalog.length);
     assert.equal(await metric(port, "roomcast_fanout_assigned_partitions"), 14);
   } finally {
@@ -257,7 +257,10 @@ function bulkEvents(n, tag) {
       value: encodeDomainEvent({ id, type, payload }) });
     for (const room of rooms) expected.set(`${id} ${room}`, true);
   }
-  return { byTopic, expected };
+  const rooms = [...new Set([...expected.keys()].map((k) => k.split(" ")[1]))];
+  // the event a client received, from its payload (p<i>, m<i> or o<i>)
+  const idOf = (event, arg) => `${tag}-${(arg.paymentId ?? arg.messageId ?? arg.offer?.id).slice(1)}`;
+  return { n, byTopic, expected, rooms, idOf };
 }
 
 // Produces events [from, to) of a bulk set, one `roomcast produce --lines` per topic.
@@ -269,44 +272,90 @@ async function produceBulk(env, bulk, from, to) {
   await Promise.all(parts.map(([topic, list]) => produceLines(env, topic, list)));
 }
 
-test("10 000 events through two SIGKILLs come out exactly once", { timeout: 600000 }, async () => {
+// Produces the bulk in three rounds and SIGKILLs the fanout in the middle of the first two
+// (once `progress()` passed a round's start by 400), restarting it each time.
+async function killTwice(env, bulk, progress, extra = {}) {
+  const N = bulk.n, kills = [];
+  let fanout = await startFanout(env, extra);
+  await waitReady(fanout.adminPort);
+  const cuts = [0, Math.round(N / 3), Math.round((2 * N) / 3), N];
+  // each round trickles in (200 events per `roomcast produce`), so a kill lands mid-stream
+  const trickle = async (from, to) => { for (let i = from; i < to; i += 200) await produceBulk(env, bulk, i, Math.min(to, i + 200)); };
+  for (let round = 0; round < 3; round++) {
+    const before = progress();
+    const producing = trickle(cuts[round], cuts[round + 1]);
+    if (round < 2) {
+      await waitFor("progress before the kill", () => progress() >= before + 400, 120000, 5);
+      await fanout.stop("SIGKILL");
+      kills.push({ atKill: progress(), roundStartedAt: before });
+      await producing;
+      assert.equal(fanout.sanitizerReport(), null);
+      fanout = await startFanout(env, extra);
+    } else {
+      await producing;
+    }
+  }
+  return { fanout, kills };
+}
+
+test("10 000 events through two fanout SIGKILLs reach every socket exactly once", { timeout: 600000 }, async () => {
+  // The default (idempotent) fanout re-processes what it had not committed: the room topic
+  // holds some events twice, and the gateway gives each socket each event once.
   const env = fanoutEnv("fanout-kill");
   await createTopics(env);
-  const N = 10000;
-  const bulk = bulkEvents(N, "k");
+  const bulk = bulkEvents(10000, "k");
   const total = bulk.expected.size;
   const started = Date.now();
+  const gw = await startGateway(env, { ROOMCAST_ROOM_POLICY: "open" });
+  const w = await startWatchers(env, gw.url, bulk.rooms, bulk.idOf);
   const tail = await startTail(env, ["--from-beginning"]);
-  const kills = [];
-  let fanout = await startFanout(env);
+  let fanout;
   try {
-    await waitReady(fanout.adminPort);
-    const cuts = [0, 3334, 6667, N];
-    for (let round = 0; round < 3; round++) {
-      const before = tail.events.length;
-      const producing = produceBulk(env, bulk, cuts[round], cuts[round + 1]);
-      if (round < 2) {
-        // Kill while this round's events are streaming through the fanout.
-        await waitFor("progress before the kill", () => tail.events.length >= before + 400, 120000, 5);
-        await fanout.stop("SIGKILL");
-        kills.push({ roomEventsAtKill: tail.events.length, roundStartedAt: before });
-        await producing;
-        assert.equal(fanout.sanitizerReport(), null);
-        fanout = await startFanout(env);
-      } else {
-        await producing;
-      }
-    }
-    await waitFor(`${total} room events`, () => tail.events.length >= total, 300000, 200);
+    let kills;
+    ({ fanout, kills } = await killTwice(env, bulk, () => tail.events.length));
+    await waitFor(`${total} deliveries`, () => w.count() >= total, 300000, 200);
+    await waitFor("every room event on the topic", () => exactlyOnce(tail.events, bulk.expected).missing.length === 0, 60000, 500);
     const elapsed = (Date.now() - started) / 1000;
-    await new Promise((r) => setTimeout(r, 2000));
+    const r = w.check(bulk.expected);
+    const topic = exactlyOnce(tail.events, bulk.expected);
+    const dropped = await metric(gw.adminPort, "roomcast_gateway_room_events_total", 'result="duplicate"');
+    console.log(JSON.stringify({ events: bulk.n, roomEvents: total, seconds: elapsed, kills, sockets: w.sockets.length,
+      delivered: w.count(), missing: r.missing.length, dup: r.dup.length,
+      topic: { n: tail.events.length, missing: topic.missing.length, copiesTwice: topic.dup.length }, gatewayDropped: dropped }));
+    assert.deepEqual(r.dup.slice(0, 10), [], "a socket got an event twice");
+    assert.deepEqual(r.missing.slice(0, 10), [], "a socket missed an event");
+    assert.deepEqual(r.extra.slice(0, 10), [], "unexpected");
+    assert.deepEqual(topic.missing.slice(0, 10), [], "lost on the topic");
+    // the re-processing did write copies twice, and the gateway dropped them
+    assert.ok(topic.dup.length > 0 && dropped > 0, "two kills re-process something");
+    assert.equal(w.count(), total);
+  } finally {
     await stopTail(tail);
+    await w.close();
+    if (fanout) await stopClean(fanout);
+    await stopAll([gw]);
+  }
+});
 
+test("transactional mode: 6 000 events through two SIGKILLs are on the topic exactly once", { timeout: 600000 }, async () => {
+  const env = fanoutEnv("fanout-kill-txn");
+  await createTopics(env);
+  const bulk = bulkEvents(6000, "kt");
+  const total = bulk.expected.size;
+  // a stable id: each restarted fanout aborts its predecessor's open transaction at once
+  const mode = { ROOMCAST_FANOUT_MODE: "transactional", ROOMCAST_FANOUT_INSTANCE_ID: `${env.ROOMCAST_TOPIC_PREFIX}fanout-0` };
+  const tail = await startTail(env, ["--from-beginning"]);
+  let fanout;
+  try {
+    let kills;
+    ({ fanout, kills } = await killTwice(env, bulk, () => tail.events.length, mode));
+    await waitFor(`${total} room events`, () => tail.events.length >= total, 300000, 200);
+    await stopTail(tail);
     // The live read and a fresh read of the whole topic both hold each event once.
     const live = exactlyOnce(tail.events, bulk.expected);
     const all = await readAllRooms(env, total, 10000);
     const fresh = exactlyOnce(all, bulk.expected);
-    console.log(JSON.stringify({ events: N, roomEvents: total, seconds: elapsed, kills,
+    console.log(JSON.stringify({ events: bulk.n, roomEvents: total, kills,
       live: { n: tail.events.length, missing: live.missing.length, dup: live.dup.length },
       fresh: { n: all.length, missing: fresh.missing.length, dup: fresh.dup.length } }));
     for (const r of [live, fresh]) {
@@ -316,11 +365,12 @@ test("10 000 events through two SIGKILLs come out exactly once", { timeout: 6000
     }
     assert.equal(all.length, total);
     // Every copy carries the event's full room list.
-    const sample = all.find((e) => e.id === "k-0");
+    const sample = all.find((e) => e.id === "kt-0");
     assert.deepEqual(sample.rooms, ["user-b0", "user-s0"]);
+    assert.ok(await metric(fanout.adminPort, "roomcast_fanout_transactions_total", 'result="committed"') >= 1);
   } finally {
     await stopTail(tail);
-    await stopClean(fanout);
+    if (fanout) await stopClean(fanout);
   }
 });
 
@@ -358,9 +408,9 @@ test("two instances share the partitions, and stopping one with SIGTERM loses no
     for (const p of [a, b]) assert.match(p.logs(), /"msg":"partitions assigned".*"count":[1-9]/);
 
     // SIGTERM while a is at work on its share after the rebalance.
-    const committed = () => metric(a.adminPort, "roomcast_fanout_transactions_total", 'result="committed"');
-    const base = await committed();
-    await waitFor("a at work after the rebalance", async () => await committed() >= base + 5, 60000, 20);
+    const written = () => metric(a.adminPort, "roomcast_fanout_room_events_total");
+    const base = await written();
+    await waitFor("a at work after the rebalance", async () => await written() >= base + 50, 60000, 20);
     producedAtStop = next;
     const stoppedAt = Date.now();
     await stopClean(a, "SIGTERM");
@@ -375,8 +425,8 @@ test("two instances share the partitions, and stopping one with SIGTERM loses no
     await waitFor(`${total} room events`, () => tail.events.length >= total, 120000, 100);
     await new Promise((r) => setTimeout(r, 2000));
     const r = exactlyOnce(tail.events, bulk.expected);
-    const revokes = (p) => (p.logs().match(/"open_transaction":"[a-z]+"/g) ?? []).map((x) => x.split(":")[1]).join(" ");
-    const stopping = /stopping: committing the open transaction/.test(a.logs());
+    const revokes = (p) => (p.logs().match(/"open_transaction":"[a-z ]+"/g) ?? []).map((x) => x.split(":")[1]).join(" ");
+    const stopping = /stopping: committing acknowledged offsets/.test(a.logs());
     console.log(JSON.stringify({ events: N, roomEvents: total, producedAtStop, moveSeconds, got: tail.events.length,
       missing: r.missing.length, dup: r.dup.length, revokesA: revokes(a), revokesB: revokes(b), stoppedWithOpenTxn: stopping }));
     assert.deepEqual(r.dup.slice(0, 10), [], "duplicates");
@@ -393,14 +443,17 @@ test("two instances share the partitions, and stopping one with SIGTERM loses no
 
 // ---- errors ------------------------------------------------------------------------------
 
-test("a batch that cannot be written is aborted and redone until it can, exactly once; new domain topics are picked up", { timeout: 300000 }, async () => {
-  const env = fanoutEnv("fanout-abort");
+// What happens while the rooms topic does not exist yet, in each mode: writes fail, the
+// batch is redone after a growing pause until they succeed, readiness says so, and once
+// the topic is there every event comes out.
+async function unwritable(mode, failedMetric, failedLabels) {
+  const env = fanoutEnv(`fanout-redo-${mode}`);
   const prefix = env.ROOMCAST_TOPIC_PREFIX;
   // Domain topics the fanout's pattern matches ("<prefix>domain.early-domain.payment", ...)
-  // but no rooms or DLQ topic yet: every transaction fails to deliver and is aborted.
+  // but no rooms or DLQ topic yet: every write fails.
   const early = { ...env, ROOMCAST_TOPIC_PREFIX: `${prefix}domain.early-` };
   await createTopics(early);
-  const fanout = await startFanout(env);
+  const fanout = await startFanout(env, { ROOMCAST_FANOUT_MODE: mode });
   try {
     await waitFor("fanout in its group", async () => /partitions assigned/.test(fanout.logs()), 30000);
     const ids = ["ab-1", "ab-2", "ab-3"];
@@ -409,41 +462,56 @@ test("a batch that cannot be written is aborted and redone until it can, exactly
       assert.equal(r.code, 0, r.stderr);
     }
     const port = fanout.adminPort;
-    // Each attempt fails when its messages time out (message.timeout.ms, 5 s).
-    await waitFor("not ready after repeated aborts", async () => {
+    await waitFor("not ready after repeated failures", async () => {
       const r = await httpGet(`http://127.0.0.1:${port}/readyz`);
-      return r.status === 503 && /transactions were aborted/.test(JSON.parse(r.body).reason);
+      return r.status === 503 && /could not be written to Kafka/.test(JSON.parse(r.body).reason);
     }, 90000, 500);
-    assert.ok(await metric(port, "roomcast_fanout_transactions_total", 'result="aborted"') >= 2);
-    assert.equal(await metric(port, "roomcast_fanout_transactions_total", 'result="committed"'), 0);
-    assert.match(fanout.logs(), /consumer rewound to the last committed offsets/);
+    assert.ok(await metric(port, failedMetric, failedLabels) >= 2);
+    assert.equal(await metric(port, "roomcast_fanout_room_events_total"), 0);
 
-    // The topics appear: the batch goes through once, and the new <prefix>domain.* topics are
+    // The topics appear: the batch goes through, and the new <prefix>domain.* topics are
     // consumed as well (found by the pattern at a metadata refresh).
     await createTopics(env);
     await waitReady(port, 60000);
     const late = await cli(["publish", "payment.completed", JSON.stringify({ paymentId: "late", buyerId: "b2", sellerId: "s2" }), "--id", "ab-late"], env);
     assert.equal(late.code, 0, late.stderr);
     assert.match(late.stdout, new RegExp(`"topic":"${prefix.replace(/\./g, "\\.")}domain\\.payment"`));
-    await waitFor("8 room events committed", async () => await metric(port, "roomcast_fanout_room_events_total") === 8, 60000, 200);
+    await waitFor("8 room events written", async () => await metric(port, "roomcast_fanout_room_events_total") === 8, 60000, 200);
     const all = await readAllRooms(env, 8, 5000);
     const got = all.map((e) => `${e.id} ${e.room}`).sort();
     assert.deepEqual(got, ["ab-1 user-b1", "ab-1 user-s1", "ab-2 user-b1", "ab-2 user-s1", "ab-3 user-b1", "ab-3 user-s1",
       "ab-late user-b2", "ab-late user-s2"]);
+    return fanout;
   } finally {
     await stopClean(fanout);
   }
+}
+
+test("writes that fail are redone after a growing pause until they succeed; new domain topics are picked up", { timeout: 300000 }, async () => {
+  const f = await unwritable("idempotent", "roomcast_fanout_write_failures_total", "");
+  assert.match(f.logs(), /re-processing from the last acknowledged offsets/);
 });
 
-test("a fenced fanout (same transactional.id started twice) exits non-zero and nothing is lost or doubled", { timeout: 300000 }, async () => {
-  const env = fanoutEnv("fanout-fenced");
+test("transactional mode: a batch that cannot be written is aborted and redone until it can, exactly once", { timeout: 300000 }, async () => {
+  const f = await unwritable("transactional", "roomcast_fanout_transactions_total", 'result="aborted"');
+  assert.match(f.logs(), /consumer rewound to the last committed offsets/);
+});
+
+// Two processes started with the same instance id: the newer one fences the older,
+// which exits 1; nothing is lost or doubled for the sockets. Idempotent mode: by the
+// consumer group's static membership (FENCED_INSTANCE_ID); transactional mode: by the
+// transactional.id (and KIP-447's group generation).
+async function fenced(mode) {
+  const env = fanoutEnv(`fanout-fenced-${mode}`);
   await createTopics(env);
-  const txid = { ROOMCAST_FANOUT_TRANSACTIONAL_ID: `${env.ROOMCAST_TOPIC_PREFIX}fanout-0` };
+  const id = { ROOMCAST_FANOUT_MODE: mode, ROOMCAST_FANOUT_INSTANCE_ID: `${env.ROOMCAST_TOPIC_PREFIX}fanout-0` };
   const N = 3000;
   const bulk = bulkEvents(N, "fz");
   const total = bulk.expected.size;
+  const gw = await startGateway(env, { ROOMCAST_ROOM_POLICY: "open" });
+  const w = await startWatchers(env, gw.url, bulk.rooms, bulk.idOf);
   const tail = await startTail(env, ["--from-beginning"]);
-  const a = await startFanout(env, txid);
+  const a = await startFanout(env, id);
   let b;
   let next = 0;
   const trickle = (async () => {
@@ -456,26 +524,31 @@ test("a fenced fanout (same transactional.id started twice) exits non-zero and n
   try {
     await waitReady(a.adminPort);
     await waitFor("a under way", () => tail.events.length >= 200, 60000, 5);
-    b = await startFanout(env, txid); // its init_transactions fences a
+    b = await startFanout(env, id); // fences a
     await Promise.race([a.exited, new Promise((_, rej) => setTimeout(() => rej(new Error("a was not fenced")), 60000))]);
     assert.deepEqual(a.exitStatus(), { code: 1, signal: null });
-    assert.match(a.logs(), /"msg":"fatal Kafka error/);
+    assert.match(a.logs(), /"msg":"fatal Kafka (consumer )?error/);
     assert.equal(a.sanitizerReport(), null, a.sanitizerReport() ?? "");
     await trickle;
-    await waitFor(`${total} room events`, () => tail.events.length >= total, 120000, 100);
-    await new Promise((r) => setTimeout(r, 2000));
-    const r = exactlyOnce(tail.events, bulk.expected);
-    console.log(JSON.stringify({ fenced: true, events: N, roomEvents: total, got: tail.events.length, missing: r.missing.length, dup: r.dup.length }));
+    await waitFor(`${total} deliveries`, () => w.count() >= total, 120000, 100);
+    const r = w.check(bulk.expected);
+    console.log(JSON.stringify({ mode, events: N, roomEvents: total, delivered: w.count(), missing: r.missing.length, dup: r.dup.length }));
     assert.deepEqual(r.dup.slice(0, 10), [], "duplicates");
     assert.deepEqual(r.missing.slice(0, 10), [], "lost");
+    assert.equal(w.count(), total);
   } finally {
     next = N;
     await trickle.catch(() => {});
     await stopTail(tail);
+    await w.close();
     await a.stop("SIGKILL");
     if (b) await stopClean(b);
+    await stopAll([gw]);
   }
-});
+}
+
+test("a fenced fanout (same instance id started twice) exits non-zero and no socket loses or doubles an event", { timeout: 300000 }, () => fenced("idempotent"));
+test("transactional mode: a fenced fanout (same transactional.id) exits non-zero, nothing lost or doubled", { timeout: 300000 }, () => fenced("transactional"));
 
 // ---- settings and readiness --------------------------------------------------------------
 

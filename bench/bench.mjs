@@ -11,15 +11,16 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { openFilesLimit } from "./lib.mjs";
-import { Roomcast, SocketIO, startKafka, stopKafka, startRedis } from "./systems.mjs";
+import { KAFKA_JVM_OPTS, Roomcast, SocketIO, passedSettings, startKafka, stopKafka, startRedis } from "./systems.mjs";
 import * as S from "./scenarios.mjs";
 import { writeReport } from "./report.mjs";
+import { summarize } from "./summary.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : dflt; };
 const quick = argv.includes("--quick");
-const only = opt("--only", "s1,s2,s3,s4,s5").split(",");
+const only = opt("--only", "s1,s2,s2d,s3,s4,s5").split(",");
 const systems = opt("--systems", "roomcast,socketio").split(",");
 const out = path.resolve(opt("--out", path.join(root, "docs/benchmarks")));
 const tag = opt("--tag", quick ? "results-quick" : "results");
@@ -29,26 +30,30 @@ const bin = path.resolve(opt("--bin", path.join(root, "build/bin")));
 // limit caps a single process's connections. Past it, sizes shrink and the results say so.
 const nofile = openFilesLimit();
 const fit = (n) => Math.min(n, nofile - 600);
+const rates = [1000, 2000, 5000, 10000, 20000];
 const plan = quick ? {
-  s1: { sockets: fit(5000), seconds: 4, window: 32 },
-  s2: { sockets: fit(10000), rate: 20000, seconds: 5 },
+  s1: { sockets: fit(5000), seconds: 4, windows: [8, 32] },
+  s2: { sockets: fit(10000), rates: [2000, 5000, 20000], seconds: 4 },
+  s2d: { sockets: fit(10000), rates: [2000, 5000, 20000], seconds: 4, direct: true },
   s3: { steps: [fit(10000)] },
   s4: { target: fit(10000), concurrency: 256 },
   s5: { roomcast: 400000, socketio: 100000 },
 } : {
-  s1: { sockets: fit(10000), seconds: 12, window: 32 },
-  s2: { sockets: fit(20000), rate: 20000, seconds: 15 },
+  s1: { sockets: fit(10000), seconds: 10, windows: [8, 32] },
+  s2: { sockets: fit(10000), rates, seconds: 8 },
+  s2d: { sockets: fit(10000), rates, seconds: 8, direct: true },
   s3: { steps: [10000, 20000, 50000].map(fit).filter((n, i, a) => a.indexOf(n) === i) },
   s4: { target: fit(30000), concurrency: 256 },
   s5: { roomcast: 2000000, socketio: 300000 },
 };
 
-// --set s2.rate=5000 (repeatable) overrides one number of the plan
+// --set s2.seconds=5 (repeatable) overrides one number of the plan; a list takes "+":
+// --set s2.rates=2000+5000
 for (let i = 0; i < argv.length; i++)
   if (argv[i] === "--set") {
     const [k, v] = argv[i + 1].split("=");
     const [sc, field] = k.split(".");
-    plan[sc][field] = field === "steps" ? v.split("+").map(Number) : Number(v);
+    plan[sc][field] = v.includes("+") || Array.isArray(plan[sc][field]) ? v.split("+").map(Number) : Number(v);
   }
 
 const log = (...a) => process.stderr.write(`bench: ${a.join(" ")}\n`);
@@ -75,13 +80,15 @@ async function main() {
       // ROOMCAST_BENCH_KAFKA_DIR reuses a node started by tests/kafka/kafka (development)
       const reuse = process.env.ROOMCAST_BENCH_KAFKA_DIR;
       if (reuse) {
+        const jmx = path.join(reuse, "jmx-port");
         kafka = { brokers: fs.readFileSync(path.join(reuse, "bootstrap"), "utf8").trim(),
-          pid: Number(fs.readFileSync(path.join(reuse, "pid"), "utf8")), reused: true };
+          pid: Number(fs.readFileSync(path.join(reuse, "pid"), "utf8")), reused: true,
+          jmxPort: fs.existsSync(jmx) ? Number(fs.readFileSync(jmx, "utf8")) : null };
       } else {
         log("starting Kafka");
         kafka = await startKafka(root, path.join(tmp, "kafka"));
       }
-      sys.roomcast = new Roomcast({ root, bin, brokers: kafka.brokers, kafkaPid: kafka.pid });
+      sys.roomcast = new Roomcast({ root, bin, brokers: kafka.brokers, kafkaPid: kafka.pid, jmxPort: kafka.jmxPort });
     }
     if (systems.includes("socketio")) {
       redis = await startRedis(tmp);
@@ -90,10 +97,10 @@ async function main() {
     const perfDir = opt("--perf", null);
     if (perfDir) fs.mkdirSync(perfDir, { recursive: true });
     const ctx = { bin, sources: 16, perf: perfDir && path.resolve(perfDir) };
-    const run = async (key, fn, sizeFor) => {
+    const run = async (key, fn, sizeFor, onlySystems = systems) => {
       if (!only.includes(key)) return;
       results.scenarios[key] = {};
-      for (const name of systems) {
+      for (const name of systems.filter((x) => onlySystems.includes(x))) {
         log(`${key} ${name} ${JSON.stringify(sizeFor(name))}`);
         const t = Date.now();
         try {
@@ -108,6 +115,7 @@ async function main() {
     };
     await run("s1", S.broadcast, () => plan.s1);
     await run("s2", S.marketplace, () => plan.s2);
+    await run("s2d", S.marketplace, () => plan.s2d, ["roomcast"]);
     await run("s3", S.idleMemory, () => plan.s3);
     await run("s4", S.storm, () => plan.s4);
     await run("s5", S.noMember, (name) => ({ events: plan.s5[name] }));
@@ -127,42 +135,9 @@ async function main() {
 function versions() {
   const pkg = (p) => { try { return JSON.parse(fs.readFileSync(path.join(root, "node_modules", p, "package.json"))).version; } catch { return null; } };
   return { "socket.io": pkg("socket.io"), "@socket.io/redis-adapter": pkg("@socket.io/redis-adapter"),
-    "@socket.io/redis-emitter": pkg("@socket.io/redis-emitter"), redis: pkg("redis"), ws: pkg("ws") };
-}
-
-const ratio = (a, b) => (a && b ? +(a / b).toFixed(3) : null);
-
-// The headline numbers, each with the goal it is held to.
-function summarize(r) {
-  const s = r.scenarios, rc = (k) => s[k]?.roomcast, io = (k) => s[k]?.socketio;
-  const memAt = (k) => k?.points?.[k.points.length - 1];
-  const m1 = memAt(rc("s3")), m2 = memAt(io("s3"));
-  const sum = {
-    throughput_ratio: ratio(rc("s1")?.deliveries_per_server_cpu_s, io("s1")?.deliveries_per_server_cpu_s),
-    memory_ratio: ratio(m1?.bytes_per_conn.rss, m2?.bytes_per_conn.rss),
-    p99_ms: rc("s2")?.latency?.p99_ms ?? null,
-    connects_per_s: rc("s4")?.connects_per_s ?? null,
-    discarded_per_cpu_s: rc("s5")?.discarded_per_cpu_s ?? null,
-    roomcast: {
-      s1_deliveries_per_s: rc("s1")?.deliveries_per_s, s1_deliveries_per_cpu_s: rc("s1")?.deliveries_per_server_cpu_s,
-      s2_p50_ms: rc("s2")?.latency?.p50_ms, s2_p99_ms: rc("s2")?.latency?.p99_ms, s2_p999_ms: rc("s2")?.latency?.p999_ms,
-      s2_rate: rc("s2")?.achieved_rate, s3_bytes_per_conn: m1?.bytes_per_conn, s3_connections: m1?.connections,
-    },
-    socketio: {
-      s1_deliveries_per_s: io("s1")?.deliveries_per_s, s1_deliveries_per_cpu_s: io("s1")?.deliveries_per_server_cpu_s,
-      s2_p50_ms: io("s2")?.latency?.p50_ms, s2_p99_ms: io("s2")?.latency?.p99_ms, s2_p999_ms: io("s2")?.latency?.p999_ms,
-      s3_bytes_per_conn: m2?.bytes_per_conn, s4_connects_per_s: io("s4")?.connects_per_s,
-      s5_discarded_per_cpu_s: io("s5")?.discarded_per_cpu_s,
-    },
-  };
-  sum.goals = {
-    s1_10x: sum.throughput_ratio != null ? sum.throughput_ratio >= 10 : null,
-    s2_p99_25ms_at_20k: sum.p99_ms != null ? sum.p99_ms <= 25 && (rc("s2")?.achieved_rate ?? 0) >= 19000 : null,
-    s3_fifth: sum.memory_ratio != null ? sum.memory_ratio <= 0.2 : null,
-    s4_10k_per_s: sum.connects_per_s != null ? sum.connects_per_s >= 10000 : null,
-    s5_2m_per_cpu_s: sum.discarded_per_cpu_s != null ? sum.discarded_per_cpu_s >= 2e6 : null,
-  };
-  return sum;
+    "@socket.io/redis-emitter": pkg("@socket.io/redis-emitter"), redis: pkg("redis"), ws: pkg("ws"),
+    bufferutil: pkg("bufferutil"), "utf-8-validate": pkg("utf-8-validate"), kafka_jvm_opts: KAFKA_JVM_OPTS,
+    settings: passedSettings() };
 }
 
 main().catch((e) => { log(e.stack); process.exit(1); });

@@ -6,9 +6,16 @@
  * Commands on stdin, one per line:
  *   credit N         N RoomEvents for room --room on the room topic, at once (scenario 1,
  *                    paced by the caller: it gives credit as the clients receive)
- *   rate R S CHATS   chat.message_created DomainEvents on domain.chat at R a second for
+ *   rate R S CHATS [direct]
+ *                    chat.message_created DomainEvents on domain.chat at R a second for
  *                    S seconds, on chats c0..c(CHATS-1) picked at random, participants
- *                    u(j) and u(j+1 mod CHATS) (scenario 2, through the fanout)
+ *                    u(j) and u(j+1 mod CHATS) (scenario 2, through the fanout); with
+ *                    `direct`, the RoomEvents the fanout would make of each (chat-c(j),
+ *                    user-u(j), user-u(j+1), each with the full room list) written straight
+ *                    to the room topic, as the backend emitter and `roomcast emit` do.
+ *                    Open loop: event i is due at start + i/R, and "t" is that due time,
+ *                    not the send time, so a producer held up by the system under test
+ *                    shows as latency (no coordinated omission).
  *   flood N ROOMS    N RoomEvents for rooms nobody-0..ROOMS-1 as fast as librdkafka takes
  *                    them (scenario 5: rooms with no member on the gateway)
  *   quit             (or end of input) flush and exit
@@ -62,16 +69,15 @@ static void send_msg(const char *topic, const char *key, const void *val, size_t
     }
 }
 
-static void room_event(const char *room, const char *event, const char *args)
+/* One RoomEvent copy for room (one of rooms[0..nrooms)), keyed by it. */
+static void room_copy(const char *id, const char *room, char **rooms, size_t nrooms,
+                      const char *event, const char *args)
 {
-    char id[32];
-    snprintf(id, sizeof id, "b%ld", P.seq++);
     Roomcast__V1__RoomEvent m = ROOMCAST__V1__ROOM_EVENT__INIT;
-    char *rooms[1] = {(char *)room};
-    m.id = id;
+    m.id = (char *)id;
     m.room = (char *)room;
     m.rooms = rooms;
-    m.n_rooms = 1;
+    m.n_rooms = nrooms;
     m.event = (char *)event;
     m.args_json = (char *)args;
     m.produced_at_us = now_us();
@@ -81,6 +87,14 @@ static void room_event(const char *room, const char *event, const char *args)
         abort();
     roomcast__v1__room_event__pack(&m, buf);
     send_msg(P.rooms_topic, room, buf, n);
+}
+
+static void room_event(const char *room, const char *event, const char *args)
+{
+    char id[32];
+    snprintf(id, sizeof id, "b%ld", P.seq++);
+    char *rooms[1] = {(char *)room};
+    room_copy(id, room, rooms, 1, event, args);
 }
 
 static void cmd_credit(long n)
@@ -97,13 +111,28 @@ static void cmd_credit(long n)
     rd_kafka_poll(P.rk, 0);
 }
 
-static void chat_event(long chats)
+/* One chat message on chat c(j) of chats, stamped t (its due time): a DomainEvent for
+ * the fanout, or with direct the fanout's three RoomEvents. */
+static void chat_event(long chats, int64_t t, int direct)
 {
     long j = random() % chats;
     char id[32], chat[32], payload[512];
     snprintf(id, sizeof id, "m%ld", P.seq++);
     snprintf(chat, sizeof chat, "c%ld", j);
-    int64_t t = now_us();
+    if (direct) {
+        char r0[40], r1[40], r2[40], args[512];
+        snprintf(r0, sizeof r0, "chat-c%ld", j);
+        snprintf(r1, sizeof r1, "user-u%ld", j);
+        snprintf(r2, sizeof r2, "user-u%ld", (j + 1) % chats);
+        char *rooms[3] = {r0, r1, r2};
+        snprintf(args, sizeof args,
+                 "[{\"id\":\"%s\",\"chatId\":\"%s\",\"participantIds\":[\"u%ld\",\"u%ld\"],"
+                 "\"text\":\"hello from the benchmark\",\"t\":%lld}]",
+                 id, chat, j, (j + 1) % chats, (long long)t);
+        for (int k = 0; k < 3; k++)
+            room_copy(id, rooms[k], rooms, 3, "chat:new-message", args);
+        return;
+    }
     snprintf(payload, sizeof payload,
              "{\"message\":{\"id\":\"%s\",\"chatId\":\"%s\",\"participantIds\":[\"u%ld\",\"u%ld\"],"
              "\"text\":\"hello from the benchmark\",\"t\":%lld}}",
@@ -132,7 +161,7 @@ static void done(const char *what, long n, int64_t start)
 }
 
 /* Paced by the wall clock: event i is due at start + i/R seconds. */
-static void cmd_rate(long rate, long secs, long chats)
+static void cmd_rate(long rate, long secs, long chats, int direct)
 {
     int64_t start = now_us();
     long total = rate * secs;
@@ -144,7 +173,7 @@ static void cmd_rate(long rate, long secs, long chats)
             struct timespec ts = {0, (long)wait * 1000};
             nanosleep(&ts, NULL);
         }
-        chat_event(chats);
+        chat_event(chats, due, direct);
     }
     done("rate", total, start);
 }
@@ -208,7 +237,7 @@ int main(int argc, char **argv)
         if (sscanf(line, "credit %ld", &a) == 1)
             cmd_credit(a);
         else if (sscanf(line, "rate %ld %ld %ld", &a, &b, &c) == 3 && a > 0 && c > 1)
-            cmd_rate(a, b, c);
+            cmd_rate(a, b, c, strstr(line, "direct") != NULL);
         else if (sscanf(line, "flood %ld %ld", &a, &b) == 2 && b > 0)
             cmd_flood(a, b);
         else if (!strncmp(line, "quit", 4))

@@ -1,4 +1,4 @@
-// scenarios.mjs: the five scenarios of issue 5. Each takes a system (systems.mjs) and a
+// scenarios.mjs: the benchmark's scenarios (issues 5 and 11). Each takes a system (systems.mjs) and a
 // size, starts a fresh server, drives it with roomcast-loadgen and the system's own
 // backend producer, and returns plain numbers; bench.mjs runs each against both systems.
 import path from "node:path";
@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { Child, cpuSeconds, memoryKiB, sleep, waitFor } from "./lib.mjs";
 import { SECRET } from "./systems.mjs";
+import { requestDelta } from "./broker.mjs";
 
 function loadgen(ctx, sys, args = []) {
   return new Child("loadgen", path.join(ctx.bin, "roomcast-loadgen"),
@@ -54,63 +55,72 @@ async function report(lg) {
 
 // ---- 1. broadcast fan-out ------------------------------------------------------------------
 // N sockets in one room; events produced as fast as the clients receive them: a window of
-// W events in flight, one more credited as each is received by every socket.
-export async function broadcast(ctx, sys, { sockets, seconds, window }) {
+// W events in flight, one more credited as each is received by every socket. One server
+// and one set of connections serve every window in `windows`, each measured on its own.
+export async function broadcast(ctx, sys, { sockets, seconds, windows }) {
   await sys.start();
   const lg = loadgen(ctx, sys, ["--join", "bench"]);
   const prod = sys.producer();
   try {
     await connect(lg, sockets);
-    let received = 0, sent = 0, series = [], last = null;
-    const credit = () => {
-      const want = Math.floor(received / sockets) + window - sent;
-      if (want > 0 && pacing) { prod.send(`credit ${want}`); sent += want; }
-    };
-    let pacing = true;
-    lg.onLine = (v) => {
-      if (v.type !== "progress") return false;
-      received = v.deliveries;
-      if (last && v.t_us - last.t_us > 0) series.push([v.t_us, (v.deliveries - last.deliveries) / ((v.t_us - last.t_us) / 1e6)]);
-      last = v;
-      credit();
-      return true;
-    };
-    // warm up: one window end to end, then start counting from zero
-    lg.send("progress 10");
-    credit();
-    await waitFor("warm-up", () => received >= window * sockets, 60000, 20);
-    pacing = false;
-    await waitFor("warm-up drain", () => received >= sent * sockets, 60000, 20);
-    lg.send("reset");
-    await lg.nextType("reset");
-    received = sent = 0; series = []; last = null;
-    const perf = perfStart(ctx, "s1", sys);
-    const c0 = cpuOf(sys.serverPids()), b0 = cpuSeconds(sys.busPid());
-    pacing = true;
-    credit();
-    await sleep(seconds * 1000);
-    pacing = false;
-    await waitFor("drain", () => received >= sent * sockets, 20000, 20).catch(() => {});
-    const c1 = cpuOf(sys.serverPids()), b1 = cpuSeconds(sys.busPid());
-    await perfStop(perf);
-    lg.send("progress 0");
-    const r = await report(lg);
-    const cpu = cpuDelta(c0, c1);
-    return {
-      sockets, events: sent, deliveries: r.deliveries, expected: sent * sockets, dropped_sockets: r.dropped,
-      seconds: r.seconds, deliveries_per_s: Math.round(r.deliveries / r.seconds),
-      server_cpu_s: cpu, bus_cpu_s: +(b1 - b0).toFixed(3),
-      server_cpu_s_per_million: +(cpu.total / (r.deliveries / 1e6)).toFixed(3),
-      deliveries_per_server_cpu_s: Math.round(r.deliveries / cpu.total),
-      loadgen_cpu_s: r.cpu_s, loadgen_cpu_share: r.cpu_share,
-      latency: r.latency, series: downsample(series, 0.25),
-    };
+    const out = {};
+    for (const window of windows) out[`w${window}`] = await broadcastWindow(ctx, sys, lg, prod, { sockets, seconds, window });
+    return out;
   } finally {
     lg.send("quit");
     prod.send("quit");
     await Promise.all([lg.stop("SIGTERM"), prod.stop("SIGTERM")]);
     await sys.stop();
   }
+}
+
+async function broadcastWindow(ctx, sys, lg, prod, { sockets, seconds, window }) {
+  let received = 0, sent = 0, series = [], last = null, pacing = true;
+  const credit = () => {
+    const want = Math.floor(received / sockets) + window - sent;
+    if (want > 0 && pacing) { prod.send(`credit ${want}`); sent += want; }
+  };
+  lg.onLine = (v) => {
+    if (v.type !== "progress") return false;
+    received = v.deliveries;
+    if (last && v.t_us - last.t_us > 0) series.push([v.t_us, (v.deliveries - last.deliveries) / ((v.t_us - last.t_us) / 1e6)]);
+    last = v;
+    credit();
+    return true;
+  };
+  // warm up: one window end to end, then start counting from zero
+  lg.send("reset");
+  await lg.nextType("reset");
+  lg.send("progress 10");
+  credit();
+  await waitFor("warm-up", () => received >= window * sockets, 60000, 20);
+  pacing = false;
+  await waitFor("warm-up drain", () => received >= sent * sockets, 60000, 20);
+  lg.send("reset");
+  await lg.nextType("reset");
+  received = sent = 0; series = []; last = null;
+  const perf = perfStart(ctx, `s1-w${window}`, sys);
+  const c0 = cpuOf(sys.serverPids()), b0 = cpuSeconds(sys.busPid());
+  pacing = true;
+  credit();
+  await sleep(seconds * 1000);
+  pacing = false;
+  await waitFor("drain", () => received >= sent * sockets, 20000, 20).catch(() => {});
+  const c1 = cpuOf(sys.serverPids()), b1 = cpuSeconds(sys.busPid());
+  await perfStop(perf);
+  lg.send("progress 0");
+  lg.onLine = null;
+  const r = await report(lg);
+  const cpu = cpuDelta(c0, c1);
+  return {
+    sockets, window, events: sent, deliveries: r.deliveries, expected: sent * sockets, dropped_sockets: r.dropped,
+    seconds: r.seconds, deliveries_per_s: Math.round(r.deliveries / r.seconds),
+    server_cpu_s: cpu, bus_cpu_s: +(b1 - b0).toFixed(3),
+    server_cpu_s_per_million: +(cpu.total / (r.deliveries / 1e6)).toFixed(3),
+    deliveries_per_server_cpu_s: Math.round(r.deliveries / cpu.total),
+    loadgen_cpu_s: r.cpu_s, loadgen_cpu_share: r.cpu_share,
+    latency: r.latency, series: downsample(series, 0.25),
+  };
 }
 
 // Averages a [[t_us, per_s], ...] series into buckets of `step` seconds from its start.
@@ -128,39 +138,70 @@ function downsample(series, step) {
 // ---- 2. rooms at marketplace shape ---------------------------------------------------------
 // N sockets, socket i = user u(i) in user-u(i) and chats c(i), c(i-1): N two-person chats.
 // chat.message_created at a fixed rate on random chats: chat room + both user rooms, so
-// each event reaches its two participants once each.
-export async function marketplace(ctx, sys, { sockets, rate, seconds }) {
-  await sys.start({ fanout: true });
+// each event reaches its two participants once each. Open loop: each event is stamped with
+// the time it was due, so latency includes any time the producer was held up.
+// One server and one set of connections serve every rate in `rates`, lowest first; a
+// rate's backlog drains (or times out) before the next starts.
+// direct: the backend writes the fanout's RoomEvents itself (the emitter, `roomcast emit`):
+// one hop through Kafka instead of two. Only for roomcast (Socket.IO's emitter is direct).
+export async function marketplace(ctx, sys, { sockets, rates, seconds, direct = false }) {
+  await sys.start({ fanout: !direct });
   const lg = loadgen(ctx, sys, ["--ring", String(sockets)]);
   const prod = sys.producer();
   try {
     await connect(lg, sockets);
-    prod.send(`rate ${Math.min(rate, 2000)} 2 ${sockets}`); // warm-up (group join, JIT, caches)
+    const how = direct ? " direct" : "";
+    prod.send(`rate ${Math.min(rates[0], 2000)} 2 ${sockets}${how}`); // warm-up (group join, JIT, caches)
     await prod.nextType("done", 60000);
     await sleep(1000);
-    lg.send("reset");
-    await lg.nextType("reset");
-    const perf = perfStart(ctx, "s2", sys);
-    const c0 = cpuOf(sys.serverPids()), b0 = cpuSeconds(sys.busPid());
-    prod.send(`rate ${rate} ${seconds} ${sockets}`);
-    const done = await prod.nextType("done", (seconds + 60) * 1000);
-    let r;
-    const expected = done.produced * 2;
-    await waitFor("all deliveries", async () => (r = await report(lg)).deliveries >= expected, 10000, 250).catch(() => {});
-    const c1 = cpuOf(sys.serverPids()), b1 = cpuSeconds(sys.busPid());
-    await perfStop(perf);
-    const cpu = cpuDelta(c0, c1);
-    return {
-      sockets, rate, seconds, produced: done.produced, produce_seconds: done.seconds,
-      achieved_rate: Math.round(done.per_s), expected, deliveries: r.deliveries,
-      server_cpu_s: cpu, bus_cpu_s: +(b1 - b0).toFixed(3), loadgen_cpu_s: r.cpu_s, latency: r.latency,
-    };
+    const out = {};
+    for (const rate of rates) out[`r${rate}`] = await marketplaceRate(ctx, sys, lg, prod, { sockets, rate, seconds, how });
+    return out;
   } finally {
     lg.send("quit");
     prod.send("quit");
     await Promise.all([lg.stop("SIGTERM"), prod.stop("SIGTERM")]);
     await sys.stop();
   }
+}
+
+async function marketplaceRate(ctx, sys, lg, prod, { sockets, rate, seconds, how }) {
+  lg.send("reset");
+  await lg.nextType("reset");
+  const perf = perfStart(ctx, `s2${how ? "d" : ""}-r${rate}`, sys);
+  const q0 = await sys.busRequests();
+  const c0 = cpuOf(sys.serverPids()), b0 = cpuSeconds(sys.busPid());
+  prod.send(`rate ${rate} ${seconds} ${sockets}${how}`);
+  const done = await prod.nextType("done", (seconds + 120) * 1000);
+  let r;
+  const expected = done.produced * 2;
+  await waitFor("all deliveries", async () => (r = await report(lg)).deliveries >= expected, 15000, 250).catch(() => {});
+  const c1 = cpuOf(sys.serverPids()), b1 = cpuSeconds(sys.busPid());
+  const q1 = await sys.busRequests();
+  await perfStop(perf);
+  await sleep(500); // let stragglers of an overloaded rate land before the next one
+  const cpu = cpuDelta(c0, c1), bus = +(b1 - b0).toFixed(3);
+  const us = (x) => +((x / done.produced) * 1e6).toFixed(1);
+  const per_event_us = {};
+  for (const [k, v] of Object.entries(cpu)) per_event_us[k === "total" ? "server" : k] = us(v);
+  per_event_us.bus = us(bus);
+  per_event_us.server_and_bus = us(cpu.total + bus);
+  const requests = requestDelta(q0, q1);
+  return {
+    sockets, rate, seconds, produced: done.produced, produce_seconds: done.seconds,
+    achieved_rate: Math.round(done.per_s), expected, deliveries: r.deliveries,
+    delivered_share: +(r.deliveries / expected).toFixed(4),
+    server_cpu_s: cpu, bus_cpu_s: bus, cpu_us_per_event: per_event_us,
+    bus_requests: requests, bus_requests_per_event: requests && perEvent(requests, done.produced),
+    loadgen_cpu_s: r.cpu_s, latency: r.latency,
+  };
+}
+
+function perEvent(counts, n) {
+  const out = {};
+  for (const [k, v] of Object.entries(counts)) out[k] = +(v / n).toFixed(3);
+  out.all = +(Object.values(counts).reduce((a, b) => a + b, 0) / n).toFixed(3);
+  return out;
 }
 
 // ---- 3. idle memory --------------------------------------------------------------------------
@@ -183,7 +224,16 @@ export async function idleMemory(ctx, sys, { steps, settleMs = 3000 }) {
       const per = (k) => +(((m[k] - base[k]) * 1024) / n).toFixed(0);
       const point = { connections: n, rss_kib: m.rss, pss_kib: m.pss, private_kib: m.private,
         bytes_per_conn: { rss: per("rss"), pss: per("pss"), private: per("private") } };
-      if (sys.stats) point.heap_used_bytes_per_conn = Math.round(((await sys.stats()).memory.heapUsed) / n);
+      if (sys.stats) {
+        point.heap_used_bytes_per_conn = Math.round(((await sys.stats()).memory.heapUsed) / n);
+        // Node's memory right after a full garbage collection, as well as without one:
+        // what the connections hold, not what the collector has yet to take back.
+        const after = await sys.stats({ gc: true });
+        const g = memoryKiB(pid);
+        const perGc = (k) => +(((g[k] - base[k]) * 1024) / n).toFixed(0);
+        point.bytes_per_conn_after_gc = { rss: perGc("rss"), pss: perGc("pss"), private: perGc("private") };
+        point.heap_used_bytes_per_conn_after_gc = Math.round(after.memory.heapUsed / n);
+      }
       points.push(point);
     }
     return { baseline_kib: base, points };

@@ -10,12 +10,20 @@
 import fs from "node:fs";
 import path from "node:path";
 import { execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { Child, freePort, httpText, metric, waitFor } from "./lib.mjs";
+import { brokerRequests } from "./broker.mjs";
 
 // Fresh per run: the gateway refuses the sample values the repository published.
 export const SECRET = randomBytes(32).toString("hex");
 const CLUSTER_SECRET = randomBytes(32).toString("hex");
+
+// The ROOMCAST_* settings of the benchmark's own environment (bench-only ones excluded).
+export function passedSettings() {
+  return Object.fromEntries(Object.entries(process.env)
+    .filter(([k]) => k.startsWith("ROOMCAST_") && !k.startsWith("ROOMCAST_BENCH_") && !k.startsWith("ROOMCAST_KAFKA_JVM") && k !== "ROOMCAST_KAFKA_JMX_PORT"));
+}
 
 export class Roomcast {
   constructor(ctx) {
@@ -25,12 +33,11 @@ export class Roomcast {
   }
   bin(name) { return path.join(this.ctx.bin, name); }
   env(extra = {}) {
-    // ROOMCAST_RECOVERY_WINDOW passes through, to measure what recovery costs (0 = off)
-    const recovery = process.env.ROOMCAST_RECOVERY_WINDOW ? { ROOMCAST_RECOVERY_WINDOW: process.env.ROOMCAST_RECOVERY_WINDOW } : {};
-    return { PATH: process.env.PATH, HOME: process.env.HOME, ROOMCAST_KAFKA_BROKERS: this.ctx.brokers,
-      ROOMCAST_TOPIC_PREFIX: this.prefix, ROOMCAST_JWT_SECRET: SECRET,
-      ROOMCAST_CLUSTER_SECRET: CLUSTER_SECRET, ROOMCAST_LOG_LEVEL: "warn",
-      ...recovery, ...extra };
+    // Other ROOMCAST_* settings pass through from the benchmark's environment, to measure
+    // what one costs (ROOMCAST_RECOVERY_WINDOW=0: recovery off, ...); results record them.
+    return { PATH: process.env.PATH, HOME: process.env.HOME, ...passedSettings(),
+      ROOMCAST_KAFKA_BROKERS: this.ctx.brokers, ROOMCAST_TOPIC_PREFIX: this.prefix,
+      ROOMCAST_JWT_SECRET: SECRET, ROOMCAST_CLUSTER_SECRET: CLUSTER_SECRET, ROOMCAST_LOG_LEVEL: "warn", ...extra };
   }
   async start({ fanout = false, gatewayBin } = {}) {
     // Fresh topics for every scenario: nothing a previous one left behind is read again.
@@ -52,6 +59,8 @@ export class Roomcast {
   }
   serverPids() { return { gateway: this.gateway.pid, ...(this.fanout ? { fanout: this.fanout.pid } : {}) }; }
   busPid() { return this.ctx.kafkaPid; }
+  // Requests the broker has served so far, by type (JMX; null without it).
+  busRequests() { return brokerRequests(this.ctx.root, this.ctx.jmxPort); }
   producer() {
     return new Child("kproduce", this.bin("roomcast-kproduce"), ["--brokers", this.ctx.brokers, "--prefix", this.prefix], { env: this.env() });
   }
@@ -73,20 +82,23 @@ export class SocketIO {
   async start() {
     this.port = await freePort();
     this.server = new Child("socket.io", process.execPath,
-      [path.join(this.ctx.root, "bench/reference/server.mjs"), String(this.port), this.ctx.redisUrl, SECRET],
+      ["--expose-gc", path.join(this.ctx.root, "bench/reference/server.mjs"), String(this.port), this.ctx.redisUrl, SECRET],
       { ipc: true, cwd: this.ctx.root, env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: "production" } });
     await this.server.nextType("listening", 30000);
   }
   serverPids() { return { server: this.server.pid }; }
   busPid() { return this.ctx.redisPid; }
+  // Commands redis-server has served so far, by command (INFO commandstats).
+  busRequests() { return redisCommands(this.ctx.redisUrl); }
   producer() {
     return new Child("emitter", process.execPath, [path.join(this.ctx.root, "bench/reference/emitter.mjs"), this.ctx.redisUrl],
       { cwd: this.ctx.root });
   }
-  stats() {
+  // The server's counters and memory; with gc, after a full garbage collection.
+  stats({ gc = false } = {}) {
     return new Promise((resolve) => {
       this.server.child.once("message", resolve);
-      this.server.child.send("stats");
+      this.server.child.send(gc ? "gc-stats" : "stats");
     });
   }
   async discarded() { return (await this.stats()).fromRedis; }
@@ -97,9 +109,16 @@ export class SocketIO {
 }
 
 // Starts the shared buses once per run: a real Kafka node and a redis-server.
+// The broker runs with the JVM settings of Kafka's own start script (full JIT, a fixed
+// 1 GiB heap, G1 with Kafka's pause target) rather than the tests' quick-start ones, and
+// with JMX on loopback so each scenario can count the requests it cost.
+export const KAFKA_JVM_OPTS = "-Xms1g -Xmx1g -XX:+UseG1GC -XX:MaxGCPauseMillis=20 " +
+  "-XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -XX:MaxInlineLevel=15";
 export async function startKafka(root, dir) {
-  const out = execFileSync(path.join(root, "tests/kafka/kafka"), ["start", dir], { encoding: "utf8" }).trim();
-  return { brokers: out.split("\n").pop(), pid: Number(fs.readFileSync(path.join(dir, "pid"), "utf8")) };
+  const jmxPort = await freePort();
+  const out = execFileSync(path.join(root, "tests/kafka/kafka"), ["start", dir], { encoding: "utf8",
+    env: { ...process.env, ROOMCAST_KAFKA_JVM_OPTS: KAFKA_JVM_OPTS, ROOMCAST_KAFKA_JMX_PORT: String(jmxPort) } }).trim();
+  return { brokers: out.split("\n").pop(), pid: Number(fs.readFileSync(path.join(dir, "pid"), "utf8")), jmxPort };
 }
 
 export function stopKafka(root, dir) {
@@ -112,4 +131,16 @@ export async function startRedis(dir) {
     "--appendonly", "no", "--dir", dir, "--maxclients", "10000"], {});
   await waitFor("redis", () => child.log.join("").includes("Ready to accept connections"), 20000);
   return { url: `redis://127.0.0.1:${port}`, pid: child.pid, child };
+}
+
+export function redisCommands(url) {
+  const port = new URL(url).port;
+  return new Promise((resolve) => {
+    execFile("redis-cli", ["-p", port, "info", "commandstats"], { timeout: 10000 }, (err, stdout) => {
+      if (err) return resolve(null);
+      const out = {};
+      for (const m of stdout.matchAll(/^cmdstat_([a-z|]+):calls=(\d+)/gm)) out[m[1]] = Number(m[2]);
+      resolve(out);
+    });
+  });
 }

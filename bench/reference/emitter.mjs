@@ -1,7 +1,8 @@
 // emitter.mjs: the benchmark's backend for the reference system: @socket.io/redis-emitter
 // publishing to Redis, which is how a backend service emits into a Socket.IO cluster. It
 // takes the same stdin commands as bench/kproduce.c (roomcast's backend) and writes the
-// same payloads, each stamped with its emit time (Unix µs) as "t":
+// same payloads, each stamped (Unix µs) as "t" with its emit time, or for `rate` with
+// the time it was due (open loop, as kproduce):
 //   credit N | rate R S CHATS | flood N ROOMS | quit
 // (see bench/kproduce.c). rate and flood answer {"type":"done",...} when Redis has all.
 import readline from "node:readline";
@@ -22,10 +23,11 @@ function credit(n) {
     emitter.to(`chat-${room}`).emit("chat:new-message", { chatId: room, text: "hello from the benchmark", t: nowUs() });
 }
 
-function chatEvent(chats) {
+// t: the event's due time (open loop: a late emit shows as latency)
+function chatEvent(chats, t) {
   const j = Math.floor(Math.random() * chats);
   const message = { id: `m${seq++}`, chatId: `c${j}`, participantIds: [`u${j}`, `u${(j + 1) % chats}`],
-    text: "hello from the benchmark", t: nowUs() };
+    text: "hello from the benchmark", t: Math.round(t) };
   // what the seed's emitToRoom / emitToUser helpers amount to for chat.message_created:
   // the chat room and each participant's user room, each socket once
   emitter.to([`chat-c${j}`, `user-u${j}`, `user-u${(j + 1) % chats}`]).emit("chat:new-message", message);
@@ -44,7 +46,7 @@ async function rate(r, s, chats) {
     const due = start + (i * 1e6) / r;
     const wait = due - nowUs();
     if (wait > 1000) await sleep(wait / 1000);
-    chatEvent(chats);
+    chatEvent(chats, due);
   }
   await done("rate", total, start);
 }

@@ -4,8 +4,9 @@
 // roomcast's gateway: a HS256 JWT in auth.token (else connect_error "unauthorized"), the
 // socket joins user-{id} (and role rooms), and join-chat-room answers its ack {ok:true}.
 //
-// One tuning from Socket.IO's own performance page is applied, so the comparison is with
-// Socket.IO at its documented best: the initial HTTP request is not kept per connection.
+// The tunings of Socket.IO's own performance page are applied, so the comparison is with
+// Socket.IO at its documented best: the initial HTTP request is not kept per connection,
+// and ws's native add-ons bufferutil and utf-8-validate are installed (package.json).
 //
 //   node bench/reference/server.mjs PORT REDIS_URL SECRET
 // Prints {"type":"listening"} when ready. Over the IPC channel (spawned with "ipc") it
@@ -79,7 +80,9 @@ const onmessage = adapter.onmessage.bind(adapter);
 adapter.onmessage = (pattern, channel, msg) => { fromRedis++; return onmessage(pattern, channel, msg); };
 
 process.on("message", (m) => {
-  if (m === "stats") process.send({ fromRedis, sockets: io.engine.clientsCount, memory: process.memoryUsage() });
+  if (m === "gc-stats" && global.gc) global.gc(); // node --expose-gc
+  if (m === "stats" || m === "gc-stats")
+    process.send({ fromRedis, sockets: io.engine.clientsCount, memory: process.memoryUsage() });
 });
 
 httpServer.listen(Number(port), "127.0.0.1", () => {

@@ -4,8 +4,8 @@
 //
 //   const w = await startWatchers(env, gatewayUrl, rooms, idOf)
 //     rooms: the room names events go to: "user-X" gets its own socket (a token for X);
-//            any other room is joined by one shared socket (the gateway must run with
-//            ROOMCAST_ROOM_POLICY=open)
+//            the other rooms are joined by shared sockets, 40 rooms each (the gateway
+//            must run with ROOMCAST_ROOM_POLICY=open)
 //     idOf(event, arg) -> the event's id, from its payload
 //   w.count()                      events received so far, all sockets
 //   w.check(expected)              expected: Map "id room" -> true (as tests build it);
@@ -32,15 +32,23 @@ export async function startWatchers(env, url, rooms, idOf, { roomOf } = {}) {
     sockets.push(s);
     return s;
   };
-  for (const u of users) open(await token(env, u.slice("user-".length)), [u]);
-  const shared = others.length ? open(await token(env, "watcher"), others) : null;
-  await waitFor("watchers connected", () => sockets.every((s) => s.connected), 30000);
-  if (shared)
-    for (const r of others) {
-      const dash = r.indexOf("-");
-      const ack = await shared.emitWithAck(`join-${r.slice(0, dash)}-room`, r.slice(dash + 1));
-      if (!ack?.ok) throw new Error(`could not join ${r}: ${JSON.stringify(ack)}`);
-    }
+  try {
+    for (const u of users) open(await token(env, u.slice("user-".length)), [u]);
+    // the other rooms shared out, 40 a socket (a socket may be in 64 rooms at most)
+    const shared = [];
+    for (let i = 0; i < others.length; i += 40)
+      shared.push(open(await token(env, `watcher${i / 40}`), others.slice(i, i + 40)));
+    await waitFor("watchers connected", () => sockets.every((s) => s.connected), 30000);
+    for (const s of shared)
+      for (const r of s.rooms) {
+        const dash = r.indexOf("-");
+        const ack = await s.emitWithAck(`join-${r.slice(0, dash)}-room`, r.slice(dash + 1));
+        if (!ack?.ok) throw new Error(`could not join ${r}: ${JSON.stringify(ack)}`);
+      }
+  } catch (e) {
+    for (const s of sockets) s.close(); // or they keep the test process alive
+    throw e;
+  }
   const byRoom = new Map();
   for (const s of sockets) for (const r of s.rooms) byRoom.set(r, s);
   return {

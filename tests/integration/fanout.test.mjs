@@ -556,6 +556,10 @@ test("a bad setting or routing table stops the fanout at start with one line nam
   const env = fanoutEnv("fanout-settings");
   for (const [extra, want] of [
     [{ ROOMCAST_FANOUT_BATCH: "0" }, /^roomcast-fanout: ROOMCAST_FANOUT_BATCH: "0" is not a whole number/],
+    [{ ROOMCAST_FANOUT_MODE: "fast" }, /^roomcast-fanout: ROOMCAST_FANOUT_MODE: "fast" is not one of idempotent,transactional/],
+    [{ ROOMCAST_FANOUT_COMMIT_INTERVAL_MS: "5" }, /^roomcast-fanout: ROOMCAST_FANOUT_COMMIT_INTERVAL_MS: "5"/],
+    [{ ROOMCAST_FANOUT_INSTANCE_ID: "f-1", ROOMCAST_FANOUT_TRANSACTIONAL_ID: "f-2" },
+      /^roomcast-fanout: ROOMCAST_FANOUT_TRANSACTIONAL_ID: "f-2" differs from ROOMCAST_FANOUT_INSTANCE_ID/],
     [{ ROOMCAST_TOPIC_PREFIX: "no spaces" }, /^roomcast-fanout: ROOMCAST_TOPIC_PREFIX: "no spaces"/],
     [{ ROOMCAST_ADMIN_LISTEN: "nowhere" }, /^roomcast-fanout: ROOMCAST_ADMIN_LISTEN: "nowhere" is not HOST:PORT/],
     [{ ROOMCAST_KAFKA_BROKERS: "a:1,b" }, /^roomcast-fanout: ROOMCAST_KAFKA_BROKERS/],

@@ -21,6 +21,7 @@ struct fanout_ackq {
     size_t waiting;  /* with reports still to come */
     int released;
     int failed;
+    fanout_ackq *next_orphan, **prev_orphan; /* on the orphan list while released */
 };
 
 #define TICKET_PAYLOAD(t) ((void *)((t) + 1))
@@ -42,14 +43,36 @@ static void ackq__free(fanout_ackq *q)
     rc_free(q);
 }
 
-void fanout_ackq_release(fanout_ackq *q)
+void fanout_ackq_release(fanout_ackq *q, fanout_ackq **orphans)
 {
     if (!q)
         return;
-    if (q->waiting == 0)
+    if (q->waiting == 0) {
         ackq__free(q);
-    else
-        q->released = 1;
+        return;
+    }
+    q->released = 1;
+    q->next_orphan = *orphans;
+    if (*orphans)
+        (*orphans)->prev_orphan = &q->next_orphan;
+    q->prev_orphan = orphans;
+    *orphans = q;
+}
+
+static void ackq__unlink(fanout_ackq *q)
+{
+    *q->prev_orphan = q->next_orphan;
+    if (q->next_orphan)
+        q->next_orphan->prev_orphan = q->prev_orphan;
+}
+
+void fanout_ackq_reap(fanout_ackq **orphans)
+{
+    while (*orphans) {
+        fanout_ackq *q = *orphans;
+        ackq__unlink(q);
+        ackq__free(q);
+    }
 }
 
 fanout_ticket *fanout_ackq_ticket(fanout_ackq *q, int64_t offset, int copies, void **payload)
@@ -76,8 +99,10 @@ static void ticket__report(fanout_ticket *t)
     if (--t->remaining > 0)
         return;
     q->waiting--;
-    if (q->released && q->waiting == 0)
-        ackq__free(q); /* nobody commits for it any more */
+    if (q->released && q->waiting == 0) { /* nobody commits for it any more */
+        ackq__unlink(q);
+        ackq__free(q);
+    }
 }
 
 int fanout_ticket_delivered(fanout_ticket *t, int err)

@@ -14,8 +14,9 @@
  *
  * Threads: the main thread only (delivery reports are served by rd_kafka_poll there).
  * Ownership: a queue is owned by the partition table entry that created it; when the
- * partition is released with tickets still out, the queue is orphaned and freed by the
- * last delivery report. Tickets belong to their queue. */
+ * partition is released with tickets still out, the queue goes on the table's orphan list
+ * and is freed by its last delivery report, or at exit by fanout_ackq_reap. Tickets
+ * belong to their queue. */
 #ifndef FANOUT_ACKS_H
 #define FANOUT_ACKS_H
 
@@ -29,9 +30,11 @@ typedef struct fanout_ticket fanout_ticket;
 typedef void (*fanout_acked_fn)(void *ctx, void *payload);
 
 fanout_ackq *fanout_ackq_new(size_t payload_size);
-/* Releases q: frees it now when no ticket is out, else when the last one finishes
- * (finished tickets are then dropped, not reported). */
-void fanout_ackq_release(fanout_ackq *q);
+/* Releases q: frees it now when no ticket is out, else puts it on *orphans until the
+ * last one finishes (finished tickets are then dropped, not reported). */
+void fanout_ackq_release(fanout_ackq *q, fanout_ackq **orphans);
+/* Frees every queue still on *orphans: at exit, when no report will come any more. */
+void fanout_ackq_reap(fanout_ackq **orphans);
 
 /* A ticket for the message at offset, expecting copies delivery reports. Its payload
  * (payload_size bytes, zeroed) is the caller's to fill. */

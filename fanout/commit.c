@@ -42,7 +42,7 @@ void fanout_commit__redo(fanout_pipeline *p)
         if (!e->acks || !fanout_ackq_failed(e->acks))
             continue;
         rd_kafka_topic_partition_list_add(to, e->topic, e->partition)->offset = fanout_ackq_first(e->acks);
-        fanout_ackq_release(e->acks); /* its late reports are ignored */
+        fanout_ackq_release(e->acks, &p->parts.orphans); /* its late reports are ignored */
         e->acks = NULL;
     }
     if (to->cnt) {

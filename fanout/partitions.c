@@ -38,7 +38,7 @@ void fanout_parts_clear(fanout_parts *t)
     for (size_t i = 0; i < t->n; i++) {
         if (t->v[i].lag)
             rc_gauge_set(t->v[i].lag, 0);
-        fanout_ackq_release(t->v[i].acks);
+        fanout_ackq_release(t->v[i].acks, &t->orphans);
         rc_free(t->v[i].topic);
     }
     t->n = 0;
@@ -47,6 +47,7 @@ void fanout_parts_clear(fanout_parts *t)
 void fanout_parts_free(fanout_parts *t)
 {
     fanout_parts_clear(t);
+    fanout_ackq_reap(&t->orphans);
     rc_free(t->v);
     memset(t, 0, sizeof *t);
 }

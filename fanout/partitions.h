@@ -29,6 +29,7 @@ typedef struct {
 typedef struct {
     fanout_part *v;
     size_t n, cap;
+    struct fanout_ackq *orphans; /* released ticket queues still waiting for reports */
 } fanout_parts;
 
 /* The entry for topic/partition, or NULL. */

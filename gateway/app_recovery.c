@@ -317,6 +317,8 @@ static const char *gw__recovery_check(gw_app *app, const gw_client *c, const cha
         return "expired";
     if (!gw_delivery_still_held(app->delivery, v))
         return "offset_gone";
+    if (gw_replay_busy(app->replay))
+        return "busy"; /* ROOMCAST_REPLAY_MAX_JOBS replays queued: a new session instead */
     return NULL;
 }
 
@@ -426,7 +428,8 @@ static void gw__replayed(void *ctx, const char *sid, const Roomcast__V1__RoomEve
     gw_frame_unref(f);
 }
 
-static void gw__replay_done(void *ctx, const char *sid, int ok, size_t replayed)
+static void gw__replay_done(void *ctx, const char *sid, int ok, size_t replayed,
+                            const gw_vector *to)
 {
     gw_app *app = ctx;
     gw_client *c = rc_map_get(app->by_sid, sid, strlen(sid));
@@ -440,7 +443,7 @@ static void gw__replay_done(void *ctx, const char *sid, int ok, size_t replayed)
     }
     for (size_t i = 0; i < c->nheld; i++) {
         /* a copy of an event the replay already gave it (dedup.h) */
-        if (!gw_replay_replayed(app->replay, c->held_keys[i]))
+        if (!gw_replay_replayed(app->replay, c->held_keys[i], to))
             gw_socket_send_frame(c->sock, c->held[i]);
         gw_frame_unref(c->held[i]);
     }
@@ -459,7 +462,8 @@ void gw__recovery_setup(gw_app *app, rc_metrics *metrics)
         metrics, "roomcast_gateway_recoveries_total",
         "Connects by connection state recovery result: new (no pid), recovered, expired "
         "(past the window), offset_gone (Kafka no longer has it), invalid, foreign_vector "
-        "(a vector from after the socket's stamp), replay_failed",
+        "(a vector from after the socket's stamp), busy (ROOMCAST_REPLAY_MAX_JOBS replays "
+        "queued), replay_failed",
         "result");
     /* a stamp is at most this old when an event carries it: the window loses no more */
     int64_t refresh = app->cfg->recovery_window * 1000 / 8;
@@ -469,8 +473,8 @@ void gw__recovery_setup(gw_app *app, rc_metrics *metrics)
     char err[RC_ERRSTR_LEN], client_id[200];
     snprintf(client_id, sizeof client_id, "roomcast-gateway-%s", app->cfg->gateway_id);
     app->replay = gw_replay_new(app->base, app->cfg->kafka_brokers, gw_delivery_topic(app->delivery),
-                                client_id, gw_delivery_seen(app->delivery), &h, app, metrics, err,
-                                sizeof err);
+                                client_id, gw_delivery_seen(app->delivery),
+                                (size_t)app->cfg->replay_max_jobs, &h, app, metrics, err, sizeof err);
     if (!app->replay) {
         rc_log_error("recovery off: no replay consumer", "{s:s}", "error", err);
         app->rkey = NULL;

@@ -40,9 +40,11 @@ struct gw_replay {
     int64_t start[GW_RECOVERY_MAX_PARTITIONS], end[GW_RECOVERY_MAX_PARTITIONS],
         next[GW_RECOVERY_MAX_PARTITIONS];
     uint8_t done[GW_RECOVERY_MAX_PARTITIONS];
+    uint8_t assigned[GW_RECOVERY_MAX_PARTITIONS]; /* read by the pass under way */
+    size_t njobs, max_jobs;                         /* pending and active */
     const gw_dedup *live;
     gw_dedup *seen; /* this pass's copies, by (room, id) */
-    rc_counter *passes, *replayed, *failed, *duplicates;
+    rc_counter *passes, *replayed, *failed, *duplicates, *joined;
     rc_histogram *pass_seconds;
     int64_t pass_started_us;
 };
@@ -67,9 +69,11 @@ static void gw__finish(gw_replay *r, int ok)
     r->in_pass = 0;
     rc_counter_inc(ok ? r->passes : r->failed);
     rc_histogram_observe(r->pass_seconds, (double)(rc_now_us() - r->pass_started_us) / 1e6);
+    memset(r->assigned, 0, sizeof r->assigned);
     while (j) {
         gw__job *nx = j->next;
-        r->h.done(r->ctx, j->sid, ok, j->replayed);
+        r->njobs--;
+        r->h.done(r->ctx, j->sid, ok, j->replayed, &j->to);
         rc_free(j);
         j = nx;
     }
@@ -104,6 +108,7 @@ static void gw__begin(gw_replay *r)
         r->done[p] = lo >= hi;
         r->start[p] = r->next[p] = lo == INT64_MAX ? 0 : lo;
         r->end[p] = hi;
+        r->assigned[p] = !r->done[p];
         if (!r->done[p]) {
             rd_kafka_topic_partition_list_add(parts, r->topic, (int32_t)p)->offset = lo;
             reading++;
@@ -158,10 +163,13 @@ static int gw__duplicate(gw_replay *r, const Roomcast__V1__RoomEvent *m,
            (at.partition != here.partition || at.offset < here.offset);
 }
 
-int gw_replay_replayed(const gw_replay *r, uint64_t key)
+int gw_replay_replayed(const gw_replay *r, uint64_t key, const gw_vector *to)
 {
+    /* The pass reads to the farthest job's end: a copy between this job's end and that
+     * was not the socket's to replay, and its live copy is the one it gets. */
     gw_dedup_pos at;
-    return gw_dedup_find(r->seen, key, &at);
+    return gw_dedup_find(r->seen, key, &at) && at.partition >= 0 &&
+           at.offset < pos_of(to, (uint32_t)at.partition);
 }
 
 static void gw__message(gw_replay *r, const rd_kafka_message_t *msg)
@@ -236,25 +244,61 @@ static void gw__wake(void *arg)
     gw__drain(arg);
 }
 
+/* A job can ride along with the pass under way when the pass reads every partition it
+ * needs and has not yet gone past where the job starts on any of them: recoveries of
+ * one wave (the sockets of a gateway that died) mostly can, so the topic is read once
+ * for the wave rather than once per batch of it. */
+static int gw__join(gw_replay *r, gw__job *j)
+{
+    if (!r->in_pass || j->to.n > r->n)
+        return 0;
+    for (uint32_t p = 0; p < j->to.n; p++)
+        if (pos_of(&j->to, p) > pos_of(&j->from, p) && (!r->assigned[p] || r->next[p] > pos_of(&j->from, p)))
+            return 0;
+    for (uint32_t p = 0; p < j->to.n; p++)
+        if (pos_of(&j->to, p) > r->end[p]) {
+            r->end[p] = pos_of(&j->to, p);
+            r->done[p] = r->next[p] >= r->end[p];
+        }
+    j->next = r->active;
+    r->active = j;
+    rc_counter_inc(r->joined);
+    return 1;
+}
+
+int gw_replay_busy(const gw_replay *r)
+{
+    return r->njobs >= r->max_jobs;
+}
+
 void gw_replay_start(gw_replay *r, const char *sid, const gw_vector *from, const gw_vector *to)
 {
     gw__job *j = rc_calloc(1, sizeof *j);
     snprintf(j->sid, sizeof j->sid, "%s", sid);
     j->from = *from;
     j->to = *to;
+    r->njobs++;
+    if (gw__join(r, j))
+        return;
     j->next = r->pending;
     r->pending = j;
     if (!r->in_pass && !evtimer_pending(r->timer, NULL))
         gw__arm(r, GW_BATCH_WINDOW_US);
 }
 
+static double gw__jobs_fn(void *ctx)
+{
+    return (double)((gw_replay *)ctx)->njobs;
+}
+
 gw_replay *gw_replay_new(struct event_base *base, const char *brokers, const char *topic,
-                         const char *client_id, const gw_dedup *live,
+                         const char *client_id, const gw_dedup *live, size_t max_jobs,
                          const gw_replay_handlers *h, void *ctx, rc_metrics *metrics,
                          char *errstr, size_t errlen)
 {
     gw_replay *r = rc_calloc(1, sizeof *r);
     r->live = live;
+    r->max_jobs = max_jobs;
     r->h = *h;
     r->ctx = ctx;
     r->topic = rc_strdup(topic);
@@ -282,6 +326,11 @@ gw_replay *gw_replay_new(struct event_base *base, const char *brokers, const cha
                                  "Missed room events replayed to recovering sockets");
     r->duplicates = rc_counter_new(metrics, "roomcast_gateway_replay_duplicates_total",
                                    "Second copies of room events skipped by recovery replays");
+    r->joined = rc_counter_new(metrics, "roomcast_gateway_replay_joined_total",
+                               "Recovery replays that rode along with a pass under way");
+    rc_gauge_fn_new(metrics, "roomcast_gateway_replay_jobs",
+                    "Recovery replays queued or under way (at most ROOMCAST_REPLAY_MAX_JOBS)",
+                    gw__jobs_fn, r);
     /* a pass reads what the sockets of one recovery wave missed: bounded like the live set */
     r->seen = gw_dedup_new(live ? 1 << 20 : 1024, 86400 * 1000LL);
     r->pass_seconds = rc_histogram_new(metrics, "roomcast_gateway_replay_seconds",

@@ -2,7 +2,9 @@
  * for each recovering socket, the range [from, to) of every partition: from = the vector
  * the client sent back (its last event), to = the live delivery's position when it
  * reconnected (live events from there on wait in the socket's queue). Recoveries that
- * arrive together share one pass over the topic, reading from the smallest `from`.
+ * arrive together share one pass over the topic, reading from the smallest `from`; one
+ * that arrives while a pass is under way joins it when the pass has not gone past where
+ * it starts.
  * Replayed events reach the app in partition order, so in order per room; the app
  * decides per socket, as for live events, whether the socket gets them.
  *
@@ -26,18 +28,23 @@ typedef struct {
     /* A replayed event for the socket sid; vector is the event's offset for that socket. */
     void (*event)(void *ctx, const char *sid, const Roomcast__V1__RoomEvent *m, size_t room_index,
                   const gw_vector *vector);
-    /* The replay of sid is complete (ok) or failed (timeout, offsets gone). */
-    void (*done)(void *ctx, const char *sid, int ok, size_t replayed);
+    /* The replay of sid, up to `to`, is complete (ok) or failed (timeout, offsets gone). */
+    void (*done)(void *ctx, const char *sid, int ok, size_t replayed, const gw_vector *to);
 } gw_replay_handlers;
 
-/* live: the live delivery's seen set (delivery.h), or NULL. */
+/* live: the live delivery's seen set (delivery.h), or NULL. max_jobs: replays queued or
+ * under way at most (ROOMCAST_REPLAY_MAX_JOBS); see gw_replay_busy. */
 gw_replay *gw_replay_new(struct event_base *base, const char *brokers, const char *topic,
-                         const char *client_id, const gw_dedup *live,
+                         const char *client_id, const gw_dedup *live, size_t max_jobs,
                          const gw_replay_handlers *h, void *ctx, rc_metrics *metrics,
                          char *errstr, size_t errlen);
-/* Whether the pass now ending replayed a copy of key: live events held for a replaying
- * socket that were replayed too are dropped. Valid in the done callback. */
-int gw_replay_replayed(const gw_replay *r, uint64_t key);
+/* Whether max_jobs replays are queued or under way: a recovery asked for now is refused
+ * (the client starts a new session) rather than queued without bound. */
+int gw_replay_busy(const gw_replay *r);
+/* Whether the pass now ending met a copy of key below `to` (a job's end): a live event
+ * held for a replaying socket is dropped when its replay covered an earlier copy. Valid
+ * in the done callback. */
+int gw_replay_replayed(const gw_replay *r, uint64_t key, const gw_vector *to);
 void gw_replay_free(gw_replay *r);
 /* Queues a replay of [from, to) for sid. */
 void gw_replay_start(gw_replay *r, const char *sid, const gw_vector *from, const gw_vector *to);

@@ -132,6 +132,9 @@ static rc_cfg_item *gw__items(gw_settings *s, size_t *n)
          NULL, "how long a room event's id is remembered, so a second copy of it is dropped"},
         {"ROOMCAST_DEDUP_MAX_EVENTS", RC_CFG_INT, "1048576", &s->dedup_max_events, 1024, 67108864,
          NULL, "room event ids remembered at most (40 bytes each); past it the oldest go first"},
+        {"ROOMCAST_REPLAY_MAX_JOBS", RC_CFG_INT, "4096", &s->replay_max_jobs, 1, 1000000, NULL,
+         "recovery replays queued or under way at most (about 4 KB each); past it a "
+         "reconnecting client gets a new session instead"},
     };
     _Static_assert(RC_ARRAY_LEN(t) + RC_KSEC_ITEMS <= RC_ARRAY_LEN(items), "grow items");
     memcpy(items, t, sizeof t);

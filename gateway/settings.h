@@ -61,6 +61,7 @@ typedef struct {
     long max_rooms_per_socket;
     long dedup_window_seconds;
     long dedup_max_events;
+    long replay_max_jobs;
 } gw_settings;
 
 /* 0 on success; RC_ENOENT after printing usage (--help); RC_EINVAL with errstr. */

@@ -232,14 +232,43 @@ export function writeReport(r, out, tag, root) {
     for (const f of ["README.md", "docs/benchmarks/README.md"]) replaceSection(path.join(root, f), tag, summaryMarkdown(r));
 }
 
+// Scenario 2 of several runs side by side (the same rates, each run labelled by its tag):
+// how two designs or settings compare, for docs/design.
+export function compareMarkdown(runs) {
+  const lat = [], cpu = [];
+  for (const rate of RATES)
+    for (const r of runs) {
+      const x = r.scenarios.s2?.roomcast?.[`r${rate}`];
+      if (!x) continue;
+      const l = x.latency ?? {}, c = x.cpu_us_per_event ?? {}, q = x.bus_requests_per_event ?? {};
+      lat.push([fmt(rate), `\`${r.tag}\``, fmt(l.p50_ms, 2), fmt(l.p99_ms, 2), fmt(l.p999_ms, 2), fmt(x.delivered_share, 4)]);
+      const top = Object.entries(q).filter(([k]) => k !== "all").sort((m, n) => n[1] - m[1]).slice(0, 4)
+        .map(([k, v]) => `${k} ${fmt(v, 2)}`).join(", ");
+      cpu.push([fmt(rate), `\`${r.tag}\``, fmt(c.gateway, 1), fmt(c.fanout, 1), fmt(c.bus, 1), fmt(c.server_and_bus, 1), fmt(q.all, 2), top]);
+    }
+  return [runs.map((r) => machineLine(r)).join("\n"), "",
+    ...table(["events/s", "run", "p50 ms", "p99 ms", "p99.9 ms", "delivered / expected"], lat), "",
+    ...table(["events/s", "run", "gateway µs", "fanout µs", "bus µs", "all µs", "bus requests", "largest"], cpu)].join("\n");
+}
+
 // node bench/report.mjs RESULTS.json: regenerates the report and the docs from a results file.
+// node bench/report.mjs --compare FILE SECTION A.json B.json ...: writes the comparison of
+// those runs into FILE's marked section SECTION.
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const file = path.resolve(process.argv[2] ?? "docs/benchmarks/results.json");
-  const r = JSON.parse(fs.readFileSync(file, "utf8"));
-  r.summary = summarize(r);
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-  writeReport(r, path.dirname(file), r.tag, root);
-  process.stdout.write(JSON.stringify(r.summary) + "\n");
+  const args = process.argv.slice(2);
+  if (args[0] === "--compare") {
+    const [, file, section, ...inputs] = args;
+    const runs = inputs.map((f) => JSON.parse(fs.readFileSync(path.resolve(f), "utf8")));
+    if (!replaceSection(path.resolve(file), section, compareMarkdown(runs)))
+      throw new Error(`${file}: no <!-- bench:${section}:start/end --> section`);
+  } else {
+    const file = path.resolve(args[0] ?? "docs/benchmarks/results.json");
+    const r = JSON.parse(fs.readFileSync(file, "utf8"));
+    r.summary = summarize(r);
+    writeReport(r, path.dirname(file), r.tag, root);
+    process.stdout.write(JSON.stringify(r.summary) + "\n");
+  }
 }
 
 export { highestRate };

@@ -35,7 +35,9 @@ export class Roomcast {
   env(extra = {}) {
     // Other ROOMCAST_* settings pass through from the benchmark's environment, to measure
     // what one costs (ROOMCAST_RECOVERY_WINDOW=0: recovery off, ...); results record them.
-    return { PATH: process.env.PATH, HOME: process.env.HOME, ...passedSettings(),
+    // Every load-generator connection comes from 127.0.0.1: no bound on sessions per address.
+    return { PATH: process.env.PATH, HOME: process.env.HOME, ROOMCAST_MAX_SESSIONS_PER_ADDRESS: "0",
+      ...passedSettings(),
       ROOMCAST_KAFKA_BROKERS: this.ctx.brokers, ROOMCAST_TOPIC_PREFIX: this.prefix,
       ROOMCAST_JWT_SECRET: SECRET, ROOMCAST_CLUSTER_SECRET: CLUSTER_SECRET, ROOMCAST_LOG_LEVEL: "warn", ...extra };
   }

@@ -2,6 +2,7 @@
  * one fwrite under the stdio lock, so lines from librdkafka's threads never interleave. */
 #include "common/log.h"
 
+#include <event2/event.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -129,4 +130,20 @@ void rc_log_limited(rc_log_level level, const char *msg, const char *fmt, ...)
     va_end(ap);
     rc__log_emit(level, msg, extra, held);
     json_decref(extra);
+}
+
+/* libevent's own messages ("Error from accept() call: ...") as our JSON lines, limited
+   like bad client input since a flood of them is what an overloaded process produces. */
+static void rc__libevent_log(int severity, const char *msg)
+{
+    rc_log_level level = severity == EVENT_LOG_DEBUG ? RC_LOG_DEBUG
+                         : severity == EVENT_LOG_MSG ? RC_LOG_INFO
+                         : severity == EVENT_LOG_WARN ? RC_LOG_WARN
+                                                      : RC_LOG_ERROR;
+    rc_log_limited(level, "libevent", "{s:s}", "detail", msg);
+}
+
+void rc_log_route_libevent(void)
+{
+    event_set_log_callback(rc__libevent_log);
 }

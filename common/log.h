@@ -17,6 +17,10 @@ void rc_log_init(const char *service, rc_log_level min);
 /* "debug", "info", "warn" or "error"; returns -1 for anything else. */
 int rc_log_level_parse(const char *s);
 
+/* Routes libevent's own log messages through rc_log_limited (one JSON line each, at most
+ * a few a second). Call once from main(). */
+void rc_log_route_libevent(void);
+
 void rc_log(rc_log_level level, const char *msg, const char *fmt, ...);
 void rc_log_limited(rc_log_level level, const char *msg, const char *fmt, ...);
 

@@ -6,7 +6,8 @@
  * and everything it points to lies inside it; names are non-empty and values hold no
  * line breaks; a prefix of the input never parses to anything but "need more" or the
  * full input's result; query values decode to NUL-free strings that fit; the helpers
- * never crash on arbitrary bytes. */
+ * never crash on arbitrary bytes. X-Forwarded-For (netaddr.c) names the peer or an
+ * address it holds, and a list of ranges either parses or is refused. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 /* The codec is compiled into this file, not linked from the library, so that it gets
  * the fuzzer's coverage instrumentation (the libraries are built without it). */
 #include "gateway/http.c"
+#include "gateway/netaddr.c"
 
 #define REQUIRE(c)                                                                     \
     do {                                                                               \
@@ -67,6 +69,16 @@ static void check_request(const http_request *req, const char *buf, int rc)
     http_request_is_chunked(req);
     check_query(req->target, req->target_len, "EIO");
     check_query(req->target, req->target_len, "sid");
+
+    static gw_net_list trusted;
+    if (!trusted.n) {
+        char err[128];
+        REQUIRE(gw_net_list_parse("127.0.0.0/8, ::1, 10.0.0.0/8", &trusted, err, sizeof err) == 0);
+    }
+    char ip[GW_NET_IP_LEN];
+    uint8_t a[16];
+    gw_net_client_ip(req, "127.0.0.1", &trusted, ip);
+    REQUIRE(strlen(ip) < GW_NET_IP_LEN && gw_net_parse_ip(ip, strlen(ip), a) == 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -104,6 +116,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_query(buf, len, "a");
     check_query(buf, len, "");
     http_header_has_token(buf, len, "keep-alive");
+    char spec[512], err[128];
+    size_t sl = len < sizeof spec - 1 ? len : sizeof spec - 1;
+    memcpy(spec, buf, sl);
+    spec[sl] = '\0';
+    gw_net_list list;
+    int lr = gw_net_list_parse(spec, &list, err, sizeof err);
+    REQUIRE(lr == 0 || lr == RC_EINVAL);
+    REQUIRE(lr != 0 || list.n <= GW_NET_MAX_RANGES);
     free(buf);
     return 0;
 }

@@ -1,9 +1,14 @@
-/* engine.c: connections of the Engine.IO server: accept (plain or TLS), parse HTTP
- * requests, route them (handshake, polling, WebSocket upgrade; anything else 404), and read and
- * write WebSocket frames. Sessions themselves live in session.c.
+/* engine.c: connections of the Engine.IO server: set up accepted connections (plain or
+ * TLS), parse HTTP requests, route them (handshake, polling, WebSocket upgrade; anything
+ * else 404), and read and write WebSocket frames. Sessions themselves live in session.c,
+ * the accept path in listener.c, the session bounds in admission.c.
  *
- * Invariant: a gw_conn is freed only at the engine's safe point (gw__engine_safe_point),
- * never inside one of its own callbacks; a closed connection is only marked dead. */
+ * Invariants: a gw_conn is freed only at the engine's safe point (gw__engine_safe_point),
+ * never inside one of its own callbacks; a closed connection is only marked dead. What a
+ * connection reads ahead is bounded in every state (engine.h): reading stops once the
+ * input holds the bound (gw__conn_input_bound; libevent reads at most 16 KiB at a time),
+ * and a closing connection reads nothing. Its deadline
+ * (c->timer) is absolute: bytes trickling in do not move it. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>
@@ -15,17 +20,18 @@
 #include <openssl/ssl.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "common/alloc.h"
-#include "common/listen.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "gateway/engine_int.h"
 #include "gateway/engineio.h"
+#include "gateway/netaddr.h"
 
 static void gw__conn_read_cb(struct bufferevent *bev, void *arg);
 static void gw__conn_write_cb(struct bufferevent *bev, void *arg);
 static void gw__conn_event_cb(struct bufferevent *bev, short what, void *arg);
+static void gw__conn_deadline(gw_conn *c, long ms);
 
 /* ---- the safe point ---------------------------------------------------------------- */
 
@@ -47,6 +53,9 @@ static void gw__engine_safe_point(evutil_socket_t fd, short what, void *arg)
     while ((c = LIST_FIRST(&e->dead_conns))) {
         LIST_REMOVE(c, dead_link);
         LIST_REMOVE(c, link);
+        gw__admission_conn_gone(c);
+        if (c->timer)
+            event_free(c->timer);
         bufferevent_free(c->bev);
         ws_reader_free(&c->ws);
         rc_free(c->cors);
@@ -73,6 +82,8 @@ gw_engine *gw_engine_new(struct event_base *base, const gw_engine_config *cfg)
     e->base = base;
     e->cfg = *cfg;
     e->sessions = rc_map_new();
+    e->addrs = rc_map_new();
+    gw__engine_counters_init(e);
     LIST_INIT(&e->conns);
     LIST_INIT(&e->all_sessions);
     LIST_INIT(&e->dead_conns);
@@ -103,17 +114,14 @@ const gw_engine_stats *gw_engine_get_stats(const gw_engine *e)
     return &e->stats;
 }
 
-static void gw__accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-                          int socklen, void *arg)
+/* What a connection may read ahead while it waits for a request: one whole request. */
+static size_t gw__request_bound(const gw_engine *e)
 {
-    gw_engine *e = arg;
-    if (e->stats.connections >= e->cfg.max_connections) {
-        e->stats.connections_refused++;
-        rc_log_limited(RC_LOG_WARN, "connection refused: at the connection limit", "{s:I}",
-                       "max_connections", (json_int_t)e->cfg.max_connections);
-        evutil_closesocket(fd);
-        return;
-    }
+    return GW_MAX_HEAD + e->cfg.max_payload;
+}
+
+void gw__conn_accepted(gw_engine *e, evutil_socket_t fd, struct sockaddr *sa)
+{
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     struct bufferevent *bev;
@@ -132,6 +140,7 @@ static void gw__accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct s
     c->e = e;
     c->bev = bev;
     c->state = GW_CONN_HTTP;
+    LIST_INIT(&c->opened);
     if (sa->sa_family == AF_INET) {
         struct sockaddr_in *in = (struct sockaddr_in *)sa;
         char ip[INET_ADDRSTRLEN];
@@ -146,39 +155,14 @@ static void gw__accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct s
     LIST_INSERT_HEAD(&e->conns, c, link);
     e->stats.connections++;
     e->stats.connections_accepted++;
-    struct timeval tv = {e->cfg.handshake_timeout_ms / 1000,
+    /* the request's deadline is c->timer; an answer that makes no progress for as long
+       (a client that reads nothing) ends the connection too */
+    struct timeval wt = {e->cfg.handshake_timeout_ms / 1000,
                          (e->cfg.handshake_timeout_ms % 1000) * 1000};
-    bufferevent_set_timeouts(bev, &tv, NULL);
+    bufferevent_set_timeouts(bev, NULL, &wt);
+    gw__conn_deadline(c, e->cfg.handshake_timeout_ms);
     bufferevent_setcb(bev, gw__conn_read_cb, gw__conn_write_cb, gw__conn_event_cb, c);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
-}
-
-int gw_engine_listen(gw_engine *e, const rc_addr *addr, char *errstr, size_t errlen)
-{
-    /* rc_listen_tcp makes "[::]:PORT" dual-stack (IPV6_V6ONLY off) */
-    int fd = rc_listen_tcp(addr, "ROOMCAST_LISTEN", 4096, &e->port, errstr, errlen);
-    if (fd < 0)
-        return RC_EIO;
-    e->listener = evconnlistener_new(e->base, gw__accept_cb, e, LEV_OPT_CLOSE_ON_FREE, 0, fd);
-    if (!e->listener) {
-        close(fd);
-        snprintf(errstr, errlen, "ROOMCAST_LISTEN: cannot listen");
-        return RC_EIO;
-    }
-    return RC_OK;
-}
-
-int gw_engine_port(const gw_engine *e)
-{
-    return e->port;
-}
-
-void gw_engine_stop_listening(gw_engine *e)
-{
-    if (e->listener) {
-        evconnlistener_free(e->listener);
-        e->listener = NULL;
-    }
 }
 
 size_t gw_engine_close_some(gw_engine *e, size_t n, const char *reason)
@@ -222,17 +206,63 @@ void gw_engine_free(gw_engine *e)
     event_free(e->watch_timer);
     if (e->dns)
         evdns_base_free(e->dns, 0);
+    if (e->accept_resume)
+        event_free(e->accept_resume);
     rc_map_free(e->sessions);
+    rc_map_free(e->addrs);
+    gw__engine_counters_free(e);
     rc_free(e);
 }
 
 /* ---- connections ----------------------------------------------------------------------- */
+
+static void gw__conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    gw_conn *c = arg;
+    if (c->close_after_write)
+        rc_counter_inc(c->e->k.timeout_closing);
+    else
+        rc_counter_inc(c->e->k.timeout_request);
+    rc_log_debug("connection dropped at its deadline", "{s:s,s:s}", "remote", c->remote, "phase",
+                 c->close_after_write ? "closing" : "request");
+    gw__conn_close(c);
+}
+
+static void gw__conn_deadline(gw_conn *c, long ms)
+{
+    if (!c->timer)
+        c->timer = evtimer_new(c->e->base, gw__conn_timer_cb, c);
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    evtimer_add(c->timer, &tv);
+}
+
+void gw__conn_no_deadline(gw_conn *c)
+{
+    if (c->timer)
+        evtimer_del(c->timer);
+}
+
+void gw__conn_closing(gw_conn *c)
+{
+    if (c->dead || c->close_after_write)
+        return;
+    c->close_after_write = 1;
+    bufferevent_disable(c->bev, EV_READ);
+    gw__conn_deadline(c, c->e->cfg.close_timeout_ms);
+}
+
+void gw__conn_hold(gw_conn *c)
+{
+    c->state = GW_CONN_POLL_WAIT;
+    gw__conn_no_deadline(c); /* the session answers it, at the latest with its next ping */
+}
 
 void gw__conn_close(gw_conn *c)
 {
     if (c->dead)
         return;
     c->dead = 1;
+    gw__conn_no_deadline(c);
     bufferevent_disable(c->bev, EV_READ | EV_WRITE);
     bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
     gw__forward_close(c);
@@ -256,6 +286,7 @@ static const char *gw__status_text(int status)
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 413: return "Payload Too Large";
+    case 429: return "Too Many Requests";
     case 426: return "Upgrade Required";
     case 431: return "Request Header Fields Too Large";
     case 503: return "Service Unavailable";
@@ -277,7 +308,9 @@ void gw__conn_respond(gw_conn *c, int status, const char *content_type, const vo
         evbuffer_add(out, body, len);
     c->state = GW_CONN_HTTP;
     if (!c->keepalive)
-        c->close_after_write = 1;
+        gw__conn_closing(c);
+    else
+        gw__conn_no_deadline(c); /* the next request's starts once this answer is out */
     c->e->stats.bytes_out += len;
 }
 
@@ -311,8 +344,7 @@ void gw__conn_ws_close(gw_conn *c, uint16_t code, const char *reason)
     evbuffer_add(out, hdr, n);
     evbuffer_add(out, payload, pl);
     c->ws_closing = 1;
-    c->close_after_write = 1;
-    bufferevent_disable(c->bev, EV_READ);
+    gw__conn_closing(c);
 }
 
 void gw__conn_become_ws(gw_conn *c, const char *accept_key)
@@ -326,7 +358,16 @@ void gw__conn_become_ws(gw_conn *c, const char *accept_key)
     rc_free(c->cors);
     c->cors = NULL;
     ws_reader_init(&c->ws, c->e->cfg.max_payload, 1);
-    bufferevent_set_timeouts(c->bev, NULL, NULL); /* liveness is the heartbeat's job now */
+    /* liveness is the heartbeat's job now, and the output's the slow-client bounds' */
+    bufferevent_set_timeouts(c->bev, NULL, NULL);
+    if (c->read_paused) {
+        c->read_paused = 0;
+        bufferevent_enable(c->bev, EV_READ);
+    }
+    if (c->timer) {
+        event_free(c->timer); /* most connections are WebSockets: no timer until closing */
+        c->timer = NULL;
+    }
 }
 
 /* ---- HTTP ---------------------------------------------------------------------------------- */
@@ -431,6 +472,9 @@ static void gw__route_engineio(gw_conn *c, gw_endpoint *ep, const http_request *
             c->keepalive = 0;
             return gw__conn_respond(c, 426, NULL, NULL, 0, "Sec-WebSocket-Version: 13\r\n");
         }
+        char ip[GW_NET_IP_LEN];
+        if (!s && !gw__admit(c, req, ip))
+            return;
         if (s) {
             gw__conn_become_ws(c, accept);
             if (s->transport != GW_TRANSPORT_POLLING || s->probe) {
@@ -444,6 +488,7 @@ static void gw__route_engineio(gw_conn *c, gw_endpoint *ep, const http_request *
         }
         gw__conn_become_ws(c, accept);
         s = gw__session_new(e, ep, GW_TRANSPORT_WS, c->remote);
+        gw__admitted(s, c, ip);
         gw__session_open_ws(s, c);
         return;
     }
@@ -451,7 +496,11 @@ static void gw__route_engineio(gw_conn *c, gw_endpoint *ep, const http_request *
     if (!s) {
         if (!is_get)
             return gw__conn_eio_error(c, 400, 2, "Bad handshake method");
+        char ip[GW_NET_IP_LEN];
+        if (!gw__admit(c, req, ip))
+            return;
         s = gw__session_new(e, ep, GW_TRANSPORT_POLLING, c->remote);
+        gw__admitted(s, c, ip);
         gw__session_open_polling(s, c);
         return;
     }
@@ -499,11 +548,17 @@ static void gw__handle_request(gw_conn *c, const http_request *req, const uint8_
     gw__conn_respond(c, 404, "text/plain", "not found", 9, NULL);
 }
 
-/* Parses as many complete requests as the input holds. */
+/* Parses the complete requests the input holds, one at a time: the next only once the
+ * previous answer is written out, so a client that pipelines without reading gets no
+ * more work done than one that waits (the input then fills to its bound and reading
+ * stops). */
 static void gw__read_http(gw_conn *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->bev);
+    struct evbuffer *out = bufferevent_get_output(c->bev);
     while (!c->dead && c->state == GW_CONN_HTTP && !c->close_after_write) { /* not FORWARD */
+        if (evbuffer_get_length(out))
+            return; /* the write callback calls again once the answer is out */
         size_t avail = evbuffer_get_length(in);
         if (!avail)
             return;
@@ -543,6 +598,22 @@ static void gw__read_http(gw_conn *c)
         gw__handle_request(c, &req, all + n, (size_t)body_len);
         evbuffer_drain(in, (size_t)n + body_len);
     }
+}
+
+/* Applies the outbound bounds to what reading a WebSocket queued (pongs, probe answers):
+ * control frames count like any other. 1 when the connection is being dropped. */
+static int gw__ws_out_over(gw_conn *c)
+{
+    size_t q = evbuffer_get_length(bufferevent_get_output(c->bev));
+    if (c->session)
+        return gw__session_over(c->session, q);
+    if (q <= c->e->cfg.out_limit)
+        return 0;
+    c->e->stats.slow_clients++;
+    rc_log_limited(RC_LOG_WARN, "slow client disconnected", "{s:s,s:I,s:s}", "remote", c->remote,
+                   "queued", (json_int_t)q, "limit", "hard");
+    gw__conn_ws_close(c, WS_CLOSE_POLICY, "slow client");
+    return 1;
 }
 
 static void gw__read_ws(gw_conn *c)
@@ -601,31 +672,63 @@ static void gw__read_ws(gw_conn *c)
             break;
         }
         evbuffer_drain(in, (size_t)n);
+        if (!c->dead && !c->ws_closing && gw__ws_out_over(c))
+            return;
+    }
+}
+
+/* Waiting for requests, a connection reads at most one request ahead: past that, reading
+ * stops until the requests it holds are answered and their answers read. */
+static void gw__conn_input_bound(gw_conn *c)
+{
+    if (c->dead || c->close_after_write || c->state != GW_CONN_HTTP)
+        return;
+    int full = evbuffer_get_length(bufferevent_get_input(c->bev)) >= gw__request_bound(c->e);
+    if (full && !c->read_paused) {
+        c->read_paused = 1;
+        bufferevent_disable(c->bev, EV_READ);
+        if (!c->input_limited) {
+            c->input_limited = 1;
+            rc_counter_inc(c->e->k.input_request);
+        }
+    } else if (!full && c->read_paused) {
+        c->read_paused = 0;
+        bufferevent_enable(c->bev, EV_READ);
     }
 }
 
 static void gw__conn_read_cb(struct bufferevent *bev, void *arg)
 {
     gw_conn *c = arg;
-    if (c->state == GW_CONN_HTTP)
+    struct evbuffer *in = bufferevent_get_input(bev);
+    if (c->state == GW_CONN_HTTP) {
         gw__read_http(c);
-    else if (c->state == GW_CONN_WS)
+        gw__conn_input_bound(c);
+    } else if (c->state == GW_CONN_WS) {
         gw__read_ws(c);
-    else if (c->state == GW_CONN_FORWARD)
+    } else if (c->state == GW_CONN_FORWARD) {
         gw__forward_client_data(c);
-    else if (c->state == GW_CONN_POLL_WAIT) {
-        /* A client pipelining behind a held GET: not something browsers do. Leave the
-           bytes; they are read after the GET is answered. */
+    } else if (c->state == GW_CONN_POLL_WAIT && evbuffer_get_length(in) >= GW_MAX_HEAD) {
+        /* More than a request head piped behind a held GET: no browser does that. */
+        rc_counter_inc(c->e->k.input_held_get);
+        rc_log_limited(RC_LOG_WARN, "bytes piped behind a held GET: connection closed",
+                       "{s:s}", "remote", c->remote);
+        gw__conn_close(c);
     }
 }
 
 static void gw__conn_write_cb(struct bufferevent *bev, void *arg)
 {
     gw_conn *c = arg;
-    if (c->close_after_write && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+    if (c->close_after_write && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
         gw__conn_close(c);
-    else if (c->state == GW_CONN_HTTP && !c->dead)
+    } else if (c->state == GW_CONN_HTTP && !c->dead) {
+        /* the answer is out: the next request's deadline starts now */
+        if (!c->timer || !evtimer_pending(c->timer, NULL))
+            gw__conn_deadline(c, c->e->cfg.handshake_timeout_ms);
         gw__read_http(c); /* requests that waited behind a response */
+        gw__conn_input_bound(c);
+    }
 }
 
 static void gw__conn_event_cb(struct bufferevent *bev, short what, void *arg)
@@ -633,8 +736,10 @@ static void gw__conn_event_cb(struct bufferevent *bev, short what, void *arg)
     gw_conn *c = arg;
     if (what == BEV_EVENT_CONNECTED)
         return; /* a TLS handshake completed */
-    if (what & BEV_EVENT_TIMEOUT)
+    if (what & BEV_EVENT_TIMEOUT) {
+        rc_counter_inc(c->e->k.timeout_write); /* an answer the client took nothing of */
         rc_log_debug("connection timed out", "{s:s}", "remote", c->remote);
+    }
     gw__conn_close(c);
 }
 

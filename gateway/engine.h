@@ -13,8 +13,18 @@
  *    session with the right WebSocket close code or HTTP status, is counted, and is
  *    logged with rc_log_limited. Nothing a client sends makes the process exit.
  *  - Every buffer has a bound: request heads (8 KiB), bodies and messages (max_payload),
- *    and each session's outbound queue (out_limit bytes; past it the session is closed
- *    as a slow client).
+ *    each session's outbound queue (out_limit bytes, control frames and pongs included;
+ *    past it the session is closed as a slow client), and what a connection reads ahead:
+ *    one request (head + body) while it waits for a request, nothing past one request
+ *    head behind a held GET (past it the connection is closed), nothing while closing.
+ *    Pipelined requests are parsed only once the previous answer has been written out.
+ *  - Every connection has a deadline: its request (head and body) within
+ *    handshake_timeout_ms of the connection or of the previous answer being written
+ *    out, however slowly it trickles in; a held GET until the session answers it (at the
+ *    latest at its ping); a closing connection close_timeout_ms to take its last bytes.
+ *  - Sessions are bounded per connection (max_sessions_per_conn, unless the connection
+ *    comes from a trusted proxy), per client address (max_sessions_per_addr) and in all
+ *    (max_connections); past a bound the opening request gets 429.
  * Everything runs on the thread of the event base. */
 #ifndef GW_ENGINE_H
 #define GW_ENGINE_H
@@ -39,7 +49,15 @@ typedef struct {
     long upgrade_timeout_ms;   /* 10000 */
     long handshake_timeout_ms; /* a connection must finish its request head within this */
     size_t max_payload;        /* 1000000: frames, messages, POST bodies */
-    size_t max_connections;    /* TCP connections at once; past it new ones are closed */
+    size_t max_connections;    /* TCP connections at once, and sessions at once; past it new
+                                  ones are closed / refused */
+    long close_timeout_ms;     /* a closing connection's time to take its last bytes */
+    size_t max_sessions_per_conn; /* sessions opened over one connection and alive */
+    size_t max_sessions_per_addr; /* sessions of one client address; 0: no bound */
+    const struct gw_net_list *trusted_proxies; /* whose X-Forwarded-For is believed;
+                                                    NULL: none */
+    struct rc_metrics *metrics; /* where the engine registers the counters of its bounds
+                                   (engine_metrics.c); NULL: a registry of its own */
     /* Slow clients, as Redis' client output buffer limits: a session whose queued bytes
        pass out_limit is dropped at once; one that stays above out_soft_limit for
        out_soft_ms is dropped too. Bursts that a reading client drains are left alone. */

@@ -46,6 +46,12 @@ struct gw_conn {
     char remote[56]; /* "[IPv6]:port" fits */
     char *cors;               /* CORS headers for the request being answered (NULL: none);
                                  heap, since WebSockets, most connections, have none */
+    struct event *timer; /* the absolute deadline: the request's (HTTP), or the close's
+                            (closing); NULL while none is due (WebSockets, held GETs) */
+    int input_limited;   /* hit its input bound once (counted once) */
+    int read_paused;     /* reading stopped at the input bound */
+    int nsessions;       /* live sessions opened by requests on this connection */
+    LIST_HEAD(, gw_session) opened;
     struct bufferevent *peer; /* FORWARD: the connection to the owner */
     int peer_ws;              /* FORWARD: a WebSocket tunnel (else one HTTP exchange) */
     int64_t fwd_started_us;
@@ -81,11 +87,22 @@ struct gw_session {
     void *data;
     char remote[56]; /* "[IPv6]:port" fits */
     int64_t over_soft_since_us; /* 0 while at or below out_soft_limit */
+    gw_conn *opener;              /* the connection whose request opened it, while it lives */
+    struct gw_addr_count *addr;   /* its client address's count (admission.c) */
+    LIST_ENTRY(gw_session) opener_link;
     LIST_ENTRY(gw_session) link;
     LIST_ENTRY(gw_session) watch_link; /* on the engine's watch list while over the soft limit */
     LIST_ENTRY(gw_session) dead_link;
     LIST_ENTRY(gw_session) flush_link;
 };
+
+/* The counters of the engine's bounds (engine_metrics.c); owned by the registry. */
+typedef struct {
+    struct rc_counter *refused_conn, *refused_addr, *refused_total;
+    struct rc_counter *input_request, *input_held_get, *input_relay;
+    struct rc_counter *timeout_request, *timeout_write, *timeout_closing;
+    struct rc_counter *accept_paused;
+} gw_engine_counters;
 
 struct gw_engine {
     struct event_base *base;
@@ -95,6 +112,10 @@ struct gw_engine {
     gw_endpoint endpoints[GW_MAX_ENDPOINTS];
     size_t nendpoints;
     rc_map *sessions; /* id -> gw_session */
+    rc_map *addrs;    /* client address -> gw_addr_count (admission.c) */
+    struct event *accept_resume; /* re-enables accepting after a pause (listener.c) */
+    int64_t accept_logged_us;      /* when the last pause was logged */
+    uint64_t accept_logged_pauses; /* stats.accept_paused then */
     LIST_HEAD(, gw_conn) conns;
     LIST_HEAD(, gw_session) all_sessions;
     LIST_HEAD(, gw_conn) dead_conns;
@@ -105,11 +126,23 @@ struct gw_engine {
     struct evdns_base *dns; /* for owners named by host name (compose service names) */
     struct event *safe_point; /* runs deferred closes and flushes */
     gw_engine_stats stats;
+    gw_engine_counters k;
+    struct rc_metrics *own_metrics; /* when cfg.metrics is NULL */
 };
 
 
 /* engine.c */
 void gw__conn_close(gw_conn *c);
+/* Closes once the output has drained, reading no more, and at the latest after
+   close_timeout_ms: a client that never reads cannot hold a closing connection. */
+void gw__conn_closing(gw_conn *c);
+/* Clears the connection's deadline (a relay keeps its own timers). */
+void gw__conn_no_deadline(gw_conn *c);
+/* The connection now holds a polling GET: no deadline (the session answers it at the
+   latest with its next ping), and no more than a request head read ahead. */
+void gw__conn_hold(gw_conn *c);
+/* A new client connection on fd from sa (listener.c hands them over). */
+void gw__conn_accepted(gw_engine *e, evutil_socket_t fd, struct sockaddr *sa);
 void gw__conn_respond(gw_conn *c, int status, const char *content_type, const void *body,
                       size_t len, const char *extra_headers);
 void gw__conn_eio_error(gw_conn *c, int status, int code, const char *message);
@@ -128,7 +161,22 @@ void gw__forward(gw_conn *c, const char *owner, const http_request *req, const u
 void gw__forward_client_data(gw_conn *c);
 void gw__forward_close(gw_conn *c);
 
+/* engine_metrics.c */
+void gw__engine_counters_init(gw_engine *e);
+void gw__engine_counters_free(gw_engine *e);
+
+/* admission.c: how many sessions a connection, a client address and the gateway hold */
+/* 1 when req on c may open a session; else answers 429, counts it and returns 0. ip gets
+   the request's client address (netaddr.h). */
+int gw__admit(gw_conn *c, const http_request *req, char *ip);
+/* Binds a new session to the connection and client address that opened it. */
+void gw__admitted(gw_session *s, gw_conn *c, const char *ip);
+void gw__admission_release(gw_session *s); /* the session is finishing */
+void gw__admission_conn_gone(gw_conn *c);  /* the connection is being freed */
+
 /* session.c */
+/* Applies the output bounds to a session about to hold queued bytes; 1 if it was dropped. */
+int gw__session_over(gw_session *s, size_t queued);
 gw_session *gw__session_new(gw_engine *e, gw_endpoint *ep, gw_transport t, const char *remote);
 void gw__session_open_polling(gw_session *s, gw_conn *c);
 void gw__session_open_ws(gw_session *s, gw_conn *c);

@@ -88,9 +88,10 @@ static void gw__fwd_done(gw_conn *c, int owner_gone)
     if (!c->peer_ws && e->cfg.forward_seconds)
         rc_histogram_observe(e->cfg.forward_seconds,
                              (double)(rc_now_us() - c->fwd_started_us) / 1e6);
-    c->close_after_write = 1;
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
         gw__conn_close(c);
+    else
+        gw__conn_closing(c);
 }
 
 static void gw__peer_read(struct bufferevent *bev, void *arg)
@@ -165,6 +166,7 @@ void gw__forward(gw_conn *c, const char *owner, const http_request *req, const u
     struct timeval rt = {idle_ms / 1000, (idle_ms % 1000) * 1000}, ct = {5, 0};
     bufferevent_set_timeouts(c->peer, websocket ? NULL : &rt, &ct);
     bufferevent_set_timeouts(c->bev, NULL, NULL);
+    gw__conn_no_deadline(c);
     gw__write_request(bufferevent_get_output(c->peer), req, body, body_len, websocket);
     bufferevent_enable(c->peer, EV_READ | EV_WRITE);
     if (bufferevent_socket_connect_hostname(c->peer, e->dns, AF_UNSPEC, a.host, a.port) != 0)

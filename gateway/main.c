@@ -280,6 +280,7 @@ int main(int argc, char **argv)
         status = 2;
         goto out;
     }
+    rc_log_route_libevent();
     if ((!g.cfg.jwt_jwks_url && /* JWKS keys come with the event loop, below */
          rc_token_keys_new(g.cfg.jwt_secret, g.cfg.jwt_public_key_file, g.cfg.jwt_issuer,
                            g.cfg.jwt_audience, &keys, err, sizeof err) != 0) ||
@@ -312,6 +313,11 @@ int main(int argc, char **argv)
         .ping_timeout_ms = g.cfg.ping_timeout_ms,
         .upgrade_timeout_ms = 10000,
         .handshake_timeout_ms = g.cfg.handshake_timeout_ms,
+        .close_timeout_ms = g.cfg.close_timeout_ms,
+        .max_sessions_per_conn = (size_t)g.cfg.max_sessions_per_conn,
+        .max_sessions_per_addr = (size_t)g.cfg.max_sessions_per_addr,
+        .trusted_proxies = &g.cfg.trusted_proxies,
+        .metrics = g.metrics,
         .max_payload = (size_t)g.cfg.max_payload,
         .max_connections = (size_t)g.cfg.max_connections,
         .out_limit = (size_t)g.cfg.max_outbound_bytes,

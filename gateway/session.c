@@ -125,7 +125,7 @@ static void gw__session_slow(gw_session *s, size_t queued, const char *limit)
 
 /* Applies the output limits to a session about to hold `queued` bytes; 1 if it was
  * dropped. Crossing the soft limit starts the clock (checked by the watch tick). */
-static int gw__session_over(gw_session *s, size_t queued)
+int gw__session_over(gw_session *s, size_t queued)
 {
     const gw_engine_config *cfg = &s->e->cfg;
     if (queued > cfg->out_limit) {
@@ -273,7 +273,7 @@ void gw__session_poll_get(gw_session *s, gw_conn *c)
     }
     s->get = c;
     c->session = s;
-    c->state = GW_CONN_POLL_WAIT;
+    gw__conn_hold(c);
     if (s->close_next) /* the client has fetched what a close waited for */
         gw_session_close(s, s->close_after_flush);
     else if (s->qlen || s->upgrading)
@@ -529,6 +529,7 @@ void gw__session_finish(gw_session *s)
     if (s->flush_due)
         LIST_REMOVE(s, flush_link);
     LIST_REMOVE(s, link);
+    gw__admission_release(s);
     for (size_t i = 0; i < s->qlen; i++)
         gw_frame_unref(s->q[i]);
     rc_free(s->q);

@@ -78,7 +78,18 @@ static rc_cfg_item *gw__items(gw_settings *s, size_t *n)
         {"ROOMCAST_CONNECT_TIMEOUT_MS", RC_CFG_INT, "45000", &s->connect_timeout_ms, 100, 600000,
          NULL, "a session must connect a namespace within this"},
         {"ROOMCAST_HANDSHAKE_TIMEOUT_MS", RC_CFG_INT, "10000", &s->handshake_timeout_ms, 100,
-         600000, NULL, "a connection must send its request within this"},
+         600000, NULL, "a connection must send each request (head and body) within this, "
+         "from its start or from the previous answer; bytes trickling in do not extend it"},
+        {"ROOMCAST_CLOSE_TIMEOUT_MS", RC_CFG_INT, "5000", &s->close_timeout_ms, 100, 600000,
+         NULL, "a closing connection's time to take its last bytes; then it is dropped"},
+        {"ROOMCAST_MAX_SESSIONS_PER_CONNECTION", RC_CFG_INT, "4", &s->max_sessions_per_conn, 1,
+         1000000, NULL, "live sessions opened over one TCP connection (not applied to "
+         "ROOMCAST_TRUSTED_PROXIES); past it: 429"},
+        {"ROOMCAST_MAX_SESSIONS_PER_ADDRESS", RC_CFG_INT, "256", &s->max_sessions_per_addr, 0,
+         10000000, NULL, "live sessions of one client address; past it: 429 (0: no bound)"},
+        {"ROOMCAST_TRUSTED_PROXIES", RC_CFG_STRING, NULL, &s->trusted_proxies_spec, 0, 0, NULL,
+         "comma list of proxy addresses or CIDR ranges whose X-Forwarded-For names the "
+         "client (unset: none; the TCP peer is the client)"},
         {"ROOMCAST_MAX_CONNECTIONS", RC_CFG_INT, "100000", &s->max_connections, 1, 10000000, NULL,
          "client connections at once; more are refused"},
         {"ROOMCAST_MAX_PAYLOAD", RC_CFG_INT, "1000000", &s->max_payload, 1024, 100000000, NULL,
@@ -191,6 +202,12 @@ int gw_settings_load(gw_settings *s, int argc, char **argv, char *errstr, size_t
         return RC_EINVAL;
     if (s->jwt_jwks_ca_file && !s->jwt_jwks_url) {
         snprintf(errstr, errlen, "ROOMCAST_JWT_JWKS_CA_FILE is set but ROOMCAST_JWT_JWKS_URL is not");
+        return RC_EINVAL;
+    }
+    char nerr[200];
+    if (s->trusted_proxies_spec &&
+        gw_net_list_parse(s->trusted_proxies_spec, &s->trusted_proxies, nerr, sizeof nerr) != 0) {
+        snprintf(errstr, errlen, "ROOMCAST_TRUSTED_PROXIES: %s", nerr);
         return RC_EINVAL;
     }
     if (!s->tls_cert_file != !s->tls_key_file) {

@@ -5,6 +5,7 @@
 
 #include "common/config.h"
 #include "common/kafka_security.h"
+#include "gateway/netaddr.h"
 
 typedef struct {
     char *kafka_brokers;
@@ -36,6 +37,11 @@ typedef struct {
     long ping_timeout_ms;
     long connect_timeout_ms;
     long handshake_timeout_ms;
+    long close_timeout_ms;
+    long max_sessions_per_conn;
+    long max_sessions_per_addr;
+    char *trusted_proxies_spec;
+    gw_net_list trusted_proxies; /* parsed from trusted_proxies_spec */
     long max_connections;
     long max_payload;
     long max_outbound_bytes;

@@ -89,6 +89,9 @@ int main(int argc, char **argv)
         .ping_timeout_ms = 200,
         .upgrade_timeout_ms = 10000,
         .handshake_timeout_ms = 10000,
+        .close_timeout_ms = 5000,
+        .max_sessions_per_conn = 4,
+        .max_sessions_per_addr = 0, /* the suites open every session from one address */
         .max_payload = 1000000,
         .max_connections = 10000,
         .out_limit = 16 << 20,

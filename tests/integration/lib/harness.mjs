@@ -85,12 +85,15 @@ export function signToken(env, sub, role, { room, ttl = 3600 } = {}) {
   return `${body}.${createHmac("sha256", env.ROOMCAST_JWT_SECRET).update(body).digest("base64url")}`;
 }
 
-// A long-running roomcast process whose JSON log lines are kept for assertions.
+// A long-running roomcast process whose JSON log lines are kept for assertions. wrap is a
+// command that execs the binary (e.g. ["prlimit", "--nofile=80:80", "--"]), so the pid stays.
 export class Proc {
-  constructor(name, args, env) {
+  constructor(name, args, env, wrap = []) {
     this.name = name;
     this.lines = [];
-    this.child = spawn(bin(name), args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    const argv = [...wrap.slice(1), bin(name), ...args];
+    this.child = wrap.length ? spawn(wrap[0], argv, { env, stdio: ["ignore", "pipe", "pipe"] })
+      : spawn(bin(name), args, { env, stdio: ["ignore", "pipe", "pipe"] });
     this.exited = once(this.child, "exit");
     let buf = "";
     const onData = (d) => {
@@ -178,11 +181,11 @@ export async function startTail(env, args) {
 }
 
 // Starts a gateway on free ports; resolves once /readyz says ready.
-export async function startGateway(env, extra = {}) {
+export async function startGateway(env, extra = {}, { wrap } = {}) {
   const [port, adminPort] = [await freePort(), await freePort()];
   const p = new Proc("roomcast-gateway", [], {
     ...env, ROOMCAST_LISTEN: `127.0.0.1:${port}`, ROOMCAST_ADMIN_LISTEN: `127.0.0.1:${adminPort}`,
-    ROOMCAST_GATEWAY_ID: `gw-${port}`, ...extra });
+    ROOMCAST_GATEWAY_ID: `gw-${port}`, ...extra }, wrap);
   p.port = port;
   p.adminPort = adminPort;
   p.url = `http://127.0.0.1:${port}`;

@@ -34,6 +34,7 @@ int cli_cmd_topics(const cli_settings *s, int argc, char **argv)
     logical[n++] = RC_TOPIC_ROOMS;
     logical[n++] = RC_TOPIC_CLIENT_EVENTS;
     logical[n++] = RC_TOPIC_DLQ;
+    logical[n++] = RC_TOPIC_GATEWAYS;
 
     char errstr[512];
     rd_kafka_conf_t *conf = rc_kafka_conf_new(s->brokers, "roomcast-cli");
@@ -47,8 +48,15 @@ int cli_cmd_topics(const cli_settings *s, int argc, char **argv)
     char names[16][256];
     for (int i = 0; i < n; i++) {
         rc_kafka_topic(s->topic_prefix, logical[i], names[i], sizeof names[i]);
-        int p = strcmp(logical[i], RC_TOPIC_ROOMS) == 0 ? (int)room_parts : (int)parts;
+        int gateways = strcmp(logical[i], RC_TOPIC_GATEWAYS) == 0;
+        int p = strcmp(logical[i], RC_TOPIC_ROOMS) == 0 ? (int)room_parts
+                : gateways                             ? 1
+                                                       : (int)parts;
         nt[i] = rd_kafka_NewTopic_new(names[i], p, (int)rf, errstr, sizeof errstr);
+        if (gateways) { /* announcements: one clock (the broker's), kept an hour */
+            rd_kafka_NewTopic_set_config(nt[i], "message.timestamp.type", "LogAppendTime");
+            rd_kafka_NewTopic_set_config(nt[i], "retention.ms", "3600000");
+        }
     }
     rd_kafka_AdminOptions_t *opt = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
     rd_kafka_AdminOptions_set_request_timeout(opt, (int)timeout, errstr, sizeof errstr);

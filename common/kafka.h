@@ -14,6 +14,8 @@
 #define RC_TOPIC_ROOMS "roomcast.rooms"
 #define RC_TOPIC_CLIENT_EVENTS "roomcast.client-events"
 #define RC_TOPIC_DLQ "roomcast.dlq"
+/* The gateways announce themselves here (gateway/peers.h): one partition, broker time. */
+#define RC_TOPIC_GATEWAYS "roomcast.gateways"
 extern const char *const rc_domain_topics[]; /* "domain.payment", ... NULL-terminated */
 
 /* prefix + name into buf; returns buf. */

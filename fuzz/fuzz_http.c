@@ -101,6 +101,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == 0)
         REQUIRE(len <= max);
 
+    /* The same bytes as a response head (what a relaying gateway reads from its peer). */
+    http_response res;
+    int rrc = http_parse_response(buf, len, max, &res);
+    REQUIRE(rrc >= 0 || rrc == RC_EINVAL || rrc == RC_ETOOBIG);
+    if (rrc > 0) {
+        REQUIRE((size_t)rrc <= len && (size_t)rrc <= max);
+        REQUIRE(res.status >= 100 && res.status <= 999 && res.num_headers <= HTTP_MAX_HEADERS);
+        for (size_t i = 0; i < res.num_headers; i++)
+            REQUIRE(inside(res.headers[i].value, res.headers[i].value_len, buf, (size_t)rrc));
+        http_response_header_get(&res, "x-roomcast-relay-proof", NULL);
+    }
+
     /* Prefixes: all of them for short inputs, a spread of them for long ones. */
     size_t step = len / 64 + 1;
     for (size_t p = 0; p < len; p += step) {

@@ -29,6 +29,8 @@ typedef struct {
 /* Purposes in use (each a distinct label; a new use takes a new label). */
 #define GW_CLUSTER_PURPOSE_RECOVERY "roomcast recovery v2"
 #define GW_CLUSTER_PURPOSE_SESSION_IDS "roomcast session ids v2"
+#define GW_CLUSTER_PURPOSE_RELAYS "roomcast relays v1" /* forward.c: both ways of a relay */
+#define GW_CLUSTER_PURPOSE_PEERS "roomcast peers v1"   /* peers.c: gateway announcements */
 
 /* Reads ROOMCAST_CLUSTER_SECRET (or its deprecated alias) from s and checks it: at least
  * 32 bytes, not a published sample value, not equal to ROOMCAST_JWT_SECRET (all three

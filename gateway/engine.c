@@ -27,6 +27,7 @@
 #include "gateway/engine_int.h"
 #include "gateway/engineio.h"
 #include "gateway/netaddr.h"
+#include "gateway/sid.h"
 
 static void gw__conn_read_cb(struct bufferevent *bev, void *arg);
 static void gw__conn_write_cb(struct bufferevent *bev, void *arg);
@@ -59,6 +60,7 @@ static void gw__engine_safe_point(evutil_socket_t fd, short what, void *arg)
         bufferevent_free(c->bev);
         ws_reader_free(&c->ws);
         rc_free(c->cors);
+        rc_free(c->relay_proof);
         e->stats.connections--;
         rc_free(c);
     }
@@ -107,6 +109,12 @@ void gw_engine_add_endpoint(gw_engine *e, const char *path, const gw_endpoint_ha
     ep->path_len = strlen(ep->path);
     ep->h = *h;
     ep->ctx = ctx;
+}
+
+void gw_engine_set_peers(gw_engine *e, int (*known)(void *ctx, const char *advertise), void *ctx)
+{
+    e->cfg.peer_known = known;
+    e->cfg.peer_ctx = ctx;
 }
 
 const gw_engine_stats *gw_engine_get_stats(const gw_engine *e)
@@ -298,10 +306,10 @@ void gw__conn_respond(gw_conn *c, int status, const char *content_type, const vo
                       size_t len, const char *extra_headers)
 {
     struct evbuffer *out = bufferevent_get_output(c->bev);
-    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n%s%s%s%s%s%s\r\n", status,
-                        gw__status_text(status), len, content_type ? "Content-Type: " : "",
+    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n%s%s%s%s%s%s%s\r\n",
+                        status, gw__status_text(status), len, content_type ? "Content-Type: " : "",
                         content_type ? content_type : "", content_type ? "\r\n" : "",
-                        c->cors ? c->cors : "",
+                        c->cors ? c->cors : "", c->relay_proof ? c->relay_proof : "",
                         extra_headers ? extra_headers : "",
                         c->keepalive ? "" : "Connection: close\r\n");
     if (len)
@@ -352,8 +360,10 @@ void gw__conn_become_ws(gw_conn *c, const char *accept_key)
     struct evbuffer *out = bufferevent_get_output(c->bev);
     evbuffer_add_printf(out,
                         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                        "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
-                        accept_key);
+                        "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n%s\r\n",
+                        accept_key, c->relay_proof ? c->relay_proof : "");
+    rc_free(c->relay_proof);
+    c->relay_proof = NULL;
     c->state = GW_CONN_WS;
     rc_free(c->cors);
     c->cors = NULL;
@@ -428,13 +438,76 @@ static void gw__cors_headers(gw_conn *c, const http_request *req)
              (int)ol, origin);
 }
 
+/* The WebSocket upgrade: a new session, or the upgrade probe of a polling one (s). */
+static void gw__route_websocket(gw_conn *c, gw_endpoint *ep, gw_session *s,
+                                const http_request *req, int upgrade_get)
+{
+    size_t kl, vl;
+    const char *key = http_header_get(req, "sec-websocket-key", &kl);
+    const char *ver = http_header_get(req, "sec-websocket-version", &vl);
+    char accept[29];
+    if (!upgrade_get || !key || ws_accept_key(key, kl, accept) != 0)
+        return gw__conn_eio_error(c, 400, 3, "Bad request");
+    if (!ver || vl != 2 || memcmp(ver, "13", 2)) {
+        c->keepalive = 0;
+        return gw__conn_respond(c, 426, NULL, NULL, 0, "Sec-WebSocket-Version: 13\r\n");
+    }
+    char ip[GW_NET_IP_LEN];
+    if (!s && !gw__admit(c, req, ip))
+        return;
+    gw__conn_become_ws(c, accept);
+    if (s) {
+        if (s->transport != GW_TRANSPORT_POLLING || s->probe) {
+            /* a second WebSocket for an upgraded or upgrading session: the reference
+               accepts the handshake and closes it at once */
+            gw__conn_ws_close(c, WS_CLOSE_POLICY, "session already upgraded");
+            return;
+        }
+        gw__session_probe(s, c);
+        return;
+    }
+    s = gw__session_new(c->e, ep, GW_TRANSPORT_WS, c->remote);
+    gw__admitted(s, c, ip);
+    gw__session_open_ws(s, c);
+}
+
+/* Long-polling: the handshake (no session yet), a GET held for s, or a POSTed payload. */
+static void gw__route_polling(gw_conn *c, gw_endpoint *ep, gw_session *s, const http_request *req,
+                              const uint8_t *body, size_t body_len)
+{
+    int is_get = req->method_len == 3 && !memcmp(req->method, "GET", 3);
+    int is_post = req->method_len == 4 && !memcmp(req->method, "POST", 4);
+    if (!s) {
+        if (!is_get)
+            return gw__conn_eio_error(c, 400, 2, "Bad handshake method");
+        char ip[GW_NET_IP_LEN];
+        if (!gw__admit(c, req, ip))
+            return;
+        s = gw__session_new(c->e, ep, GW_TRANSPORT_POLLING, c->remote);
+        gw__admitted(s, c, ip);
+        gw__session_open_polling(s, c);
+        return;
+    }
+    if (s->transport != GW_TRANSPORT_POLLING)
+        return gw__conn_eio_error(c, 400, 3, "Bad request");
+    if (is_get)
+        return gw__session_poll_get(s, c);
+    if (!is_post)
+        return gw__conn_eio_error(c, 400, 2, "Bad handshake method");
+    if (gw__session_poll_post(s, body, body_len) != 0) {
+        c->keepalive = 0;
+        c->e->stats.bad_packets++;
+        return gw__conn_respond(c, 400, "text/html", "bad request", 11, NULL);
+    }
+    gw__conn_respond(c, 200, "text/html", "ok", 2, NULL);
+}
+
 static void gw__route_engineio(gw_conn *c, gw_endpoint *ep, const http_request *req,
                                const uint8_t *body, size_t body_len)
 {
     gw_engine *e = c->e;
     char eio[8], transport[16], sid[160];
     int is_get = req->method_len == 3 && !memcmp(req->method, "GET", 3);
-    int is_post = req->method_len == 4 && !memcmp(req->method, "POST", 4);
     size_t ul;
     const char *upgrade = http_header_get(req, "upgrade", &ul);
     int wants_ws = upgrade && ul == 9 && !strncasecmp(upgrade, "websocket", 9);
@@ -449,73 +522,21 @@ static void gw__route_engineio(gw_conn *c, gw_endpoint *ep, const http_request *
         return gw__conn_eio_error(c, 403, 4, "Forbidden");
     int has_sid = http_query_get(req->target, req->target_len, "sid", sid, sizeof sid) >= 0;
     gw_session *s = has_sid ? rc_map_get(e->sessions, sid, strlen(sid)) : NULL;
+    int relayed = gw__relay_check(c, req); /* from a peer: answered here, never relayed on */
     if (has_sid && !s) {
-        char owner[128];
-        int o = gw__sid_owner(e, sid, owner, sizeof owner);
+        gw_sid_info info;
+        int o = gw__sid_info(e, sid, &info);
         if (o < 0)
             e->stats.forward_forged++;
-        else if (o > 0 && !http_header_get(req, "x-roomcast-forwarded", NULL))
-            return gw__forward(c, owner, req, body, body_len,
-                               !strcmp(transport, "websocket") && wants_ws);
+        else if (o > 0 && !relayed)
+            return gw__forward(c, &info, sid, req, body, body_len);
     }
     if (has_sid && (!s || s->closing || s->ep != ep))
         return gw__conn_eio_error(c, 400, 1, "Session ID unknown");
 
-    if (!strcmp(transport, "websocket")) {
-        size_t kl, vl;
-        const char *key = http_header_get(req, "sec-websocket-key", &kl);
-        const char *ver = http_header_get(req, "sec-websocket-version", &vl);
-        char accept[29];
-        if (!is_get || !wants_ws || !key || ws_accept_key(key, kl, accept) != 0)
-            return gw__conn_eio_error(c, 400, 3, "Bad request");
-        if (!ver || vl != 2 || memcmp(ver, "13", 2)) {
-            c->keepalive = 0;
-            return gw__conn_respond(c, 426, NULL, NULL, 0, "Sec-WebSocket-Version: 13\r\n");
-        }
-        char ip[GW_NET_IP_LEN];
-        if (!s && !gw__admit(c, req, ip))
-            return;
-        if (s) {
-            gw__conn_become_ws(c, accept);
-            if (s->transport != GW_TRANSPORT_POLLING || s->probe) {
-                /* a second WebSocket for an upgraded or upgrading session: the reference
-                   accepts the handshake and closes it at once */
-                gw__conn_ws_close(c, WS_CLOSE_POLICY, "session already upgraded");
-                return;
-            }
-            gw__session_probe(s, c);
-            return;
-        }
-        gw__conn_become_ws(c, accept);
-        s = gw__session_new(e, ep, GW_TRANSPORT_WS, c->remote);
-        gw__admitted(s, c, ip);
-        gw__session_open_ws(s, c);
-        return;
-    }
-
-    if (!s) {
-        if (!is_get)
-            return gw__conn_eio_error(c, 400, 2, "Bad handshake method");
-        char ip[GW_NET_IP_LEN];
-        if (!gw__admit(c, req, ip))
-            return;
-        s = gw__session_new(e, ep, GW_TRANSPORT_POLLING, c->remote);
-        gw__admitted(s, c, ip);
-        gw__session_open_polling(s, c);
-        return;
-    }
-    if (s->transport != GW_TRANSPORT_POLLING)
-        return gw__conn_eio_error(c, 400, 3, "Bad request");
-    if (is_get)
-        return gw__session_poll_get(s, c);
-    if (!is_post)
-        return gw__conn_eio_error(c, 400, 2, "Bad handshake method");
-    if (gw__session_poll_post(s, body, body_len) != 0) {
-        c->keepalive = 0;
-        e->stats.bad_packets++;
-        return gw__conn_respond(c, 400, "text/html", "bad request", 11, NULL);
-    }
-    gw__conn_respond(c, 200, "text/html", "ok", 2, NULL);
+    if (!strcmp(transport, "websocket"))
+        return gw__route_websocket(c, ep, s, req, is_get && wants_ws);
+    gw__route_polling(c, ep, s, req, body, body_len);
 }
 
 /* One complete request (head + body); returns after queueing its answer. */
@@ -728,6 +749,8 @@ static void gw__conn_write_cb(struct bufferevent *bev, void *arg)
             gw__conn_deadline(c, c->e->cfg.handshake_timeout_ms);
         gw__read_http(c); /* requests that waited behind a response */
         gw__conn_input_bound(c);
+    } else if (c->state == GW_CONN_FORWARD && !c->dead) {
+        gw__forward_client_drained(c);
     }
 }
 

@@ -69,10 +69,17 @@ typedef struct {
     /* Sessions across gateways with no sticky balancer: when cluster_key is set, each
        session id names its owner (advertise, signed with the key), and a request for a
        session owned by another gateway is forwarded there. NULL: ids are plain. */
-    const uint8_t *cluster_key; /* 32 bytes */
+    const uint8_t *cluster_key; /* 32 bytes: signs session ids (sid.h) */
+    const uint8_t *relay_key;   /* 32 bytes: signs relayed requests and their answers */
     const char *advertise;      /* host:port other gateways reach this one's listener at */
     size_t max_forwards;        /* forwarded connections at once */
     rc_histogram *forward_seconds; /* observes each completed polling relay; may be NULL */
+    size_t relay_buffer;        /* bytes a relay holds each way before it stops reading */
+    long session_max_age_s;     /* a session id's life: relays refuse older ids, and a
+                                   polling session is closed at that age */
+    /* Whether host:port is a gateway of this cluster now (peers.h); NULL: none is. */
+    int (*peer_known)(void *ctx, const char *advertise);
+    void *peer_ctx;
 } gw_engine_config;
 
 /* What an endpoint does with its sessions. All are called on the loop thread. */
@@ -98,6 +105,8 @@ gw_engine *gw_engine_new(struct event_base *base, const gw_engine_config *cfg);
 /* Serves Engine.IO sessions on path ("/socket.io/"). The engine keeps handlers and ctx. */
 void gw_engine_add_endpoint(gw_engine *e, const char *path, const gw_endpoint_handlers *h,
                             void *ctx);
+/* Relays go only to the gateways known(ctx, "host:port") says are of this cluster now. */
+void gw_engine_set_peers(gw_engine *e, int (*known)(void *ctx, const char *advertise), void *ctx);
 /* Binds and listens; RC_EIO with errstr naming the address on failure. */
 int gw_engine_listen(gw_engine *e, const rc_addr *addr, char *errstr, size_t errlen);
 int gw_engine_port(const gw_engine *e);

@@ -11,12 +11,14 @@
 #include "common/map.h"
 #include "gateway/engine.h"
 #include "gateway/http.h"
+#include "gateway/sid.h"
 #include "gateway/websocket.h"
 
 #define GW_MAX_HEAD 8192
 #define GW_MAX_ENDPOINTS 4
 
 typedef struct gw_conn gw_conn;
+struct gw_sid_info_s; /* sid.h */
 
 typedef enum {
     GW_CONN_FORWARD,   /* relaying a request (or a WebSocket) to the session's owner */
@@ -54,6 +56,10 @@ struct gw_conn {
     LIST_HEAD(, gw_session) opened;
     struct bufferevent *peer; /* FORWARD: the connection to the owner */
     int peer_ws;              /* FORWARD: a WebSocket tunnel (else one HTTP exchange) */
+    int peer_proven;          /* FORWARD: the owner's answer carried the relay proof */
+    int peer_done;            /* FORWARD: the owner's side ended */
+    char *relay_proof;        /* a relayed request: the proof header its answer carries;
+                                 FORWARD: the proof the owner's answer must carry */
     int64_t fwd_started_us;
     LIST_ENTRY(gw_conn) link;
     LIST_ENTRY(gw_conn) dead_link;
@@ -64,7 +70,7 @@ typedef enum { GW_TRANSPORT_POLLING, GW_TRANSPORT_WS } gw_transport;
 struct gw_session {
     gw_engine *e;
     gw_endpoint *ep;
-    char id[112]; /* a cluster id: base64url of 81 bytes at most (forward.c) */
+    char id[GW_SID_LEN]; /* a cluster id (sid.h) or a plain random one */
     gw_transport transport;
     gw_conn *ws;    /* transport WS: the WebSocket */
     gw_conn *probe; /* polling, upgrading: the WebSocket being probed */
@@ -87,6 +93,7 @@ struct gw_session {
     void *data;
     char remote[56]; /* "[IPv6]:port" fits */
     int64_t over_soft_since_us; /* 0 while at or below out_soft_limit */
+    int64_t opened_s;           /* when it opened: polling sessions end at session_max_age_s */
     gw_conn *opener;              /* the connection whose request opened it, while it lives */
     struct gw_addr_count *addr;   /* its client address's count (admission.c) */
     LIST_ENTRY(gw_session) opener_link;
@@ -102,6 +109,7 @@ typedef struct {
     struct rc_counter *input_request, *input_held_get, *input_relay;
     struct rc_counter *timeout_request, *timeout_write, *timeout_closing;
     struct rc_counter *accept_paused;
+    struct rc_counter *denied_request, *denied_expired, *denied_unknown_peer, *denied_unproven;
 } gw_engine_counters;
 
 struct gw_engine {
@@ -155,10 +163,20 @@ void gw__conn_become_ws(gw_conn *c, const char *accept_key);
 /* Whether sid names another gateway (its owner into owner); 0 for ours or a plain id;
  * -1 for an id whose signature does not verify (forged). */
 int gw__sid_owner(const gw_engine *e, const char *sid, char *owner, size_t len);
+/* As gw__sid_owner, with the id's owner and issue time in *info when it is one of ours. */
+int gw__sid_info(const gw_engine *e, const char *sid, struct gw_sid_info_s *info);
 void gw__sid_new(const gw_engine *e, char *out, size_t len);
-void gw__forward(gw_conn *c, const char *owner, const http_request *req, const uint8_t *body,
-                 size_t body_len, int websocket);
+/* 1 when req was relayed by a gateway of this cluster (a valid X-Roomcast-Relay): it is
+ * never relayed again, and c->relay_proof is set for its answer. */
+int gw__relay_check(gw_conn *c, const http_request *req);
+/* Relays req (for a session another gateway owns, per info) when it is an Engine.IO
+ * request a relay carries, its id is young enough and its owner a known peer; else
+ * answers 400 and counts why. */
+void gw__forward(gw_conn *c, const struct gw_sid_info_s *info, const char *sid,
+                 const http_request *req, const uint8_t *body, size_t body_len);
 void gw__forward_client_data(gw_conn *c);
+/* The client took everything relayed to it so far: the owner's side is read again. */
+void gw__forward_client_drained(gw_conn *c);
 void gw__forward_close(gw_conn *c);
 
 /* engine_metrics.c */

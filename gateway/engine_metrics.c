@@ -35,6 +35,16 @@ void gw__engine_counters_init(gw_engine *e)
     k->timeout_request = rc_counter_get(timeouts, "request");
     k->timeout_write = rc_counter_get(timeouts, "write");
     k->timeout_closing = rc_counter_get(timeouts, "closing");
+    rc_counter_family *denied = rc_counter_family_new(
+        m, "roomcast_gateway_forward_denied_total",
+        "Requests for another gateway's session not relayed: not an Engine.IO request a relay "
+        "carries, an id past its life, an owner that is not a known gateway, an answer "
+        "without the cluster's relay proof",
+        "reason");
+    k->denied_request = rc_counter_get(denied, "request");
+    k->denied_expired = rc_counter_get(denied, "expired");
+    k->denied_unknown_peer = rc_counter_get(denied, "unknown_peer");
+    k->denied_unproven = rc_counter_get(denied, "unproven");
     k->accept_paused = rc_counter_new(
         m, "roomcast_gateway_accept_paused_total",
         "Times accepting paused for want of file descriptors (EMFILE, ENFILE)");

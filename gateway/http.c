@@ -75,6 +75,24 @@ static int http__token(http__cur *c, char stop, const char **tok, size_t *tok_le
     return 1;
 }
 
+/* Consumes "HTTP/1.x" into *minor. */
+static int http__version(http__cur *c, int *minor)
+{
+    static const char version[] = "HTTP/1.";
+    for (size_t i = 0; i < sizeof version - 1; i++, c->p++) {
+        if (c->p == c->end)
+            return 0;
+        if (*c->p != version[i])
+            return RC_EINVAL;
+    }
+    if (c->p == c->end)
+        return 0;
+    if (*c->p < '0' || *c->p > '9')
+        return RC_EINVAL;
+    *minor = *c->p++ - '0';
+    return 1;
+}
+
 static int http__request_line(http__cur *c, http_request *req)
 {
     int rc = http__token(c, ' ', &req->method, &req->method_len);
@@ -93,19 +111,8 @@ static int http__request_line(http__cur *c, http_request *req)
     req->target_len = (size_t)(c->p - t);
     c->p++;
 
-    static const char version[] = "HTTP/1.";
-    for (size_t i = 0; i < sizeof version - 1; i++, c->p++) {
-        if (c->p == c->end)
-            return 0;
-        if (*c->p != version[i])
-            return RC_EINVAL;
-    }
-    if (c->p == c->end)
-        return 0;
-    if (*c->p < '0' || *c->p > '9')
-        return RC_EINVAL;
-    req->minor_version = *c->p++ - '0';
-    return http__eol(c);
+    int rc2 = http__version(c, &req->minor_version);
+    return rc2 <= 0 ? rc2 : http__eol(c);
 }
 
 /* Parses one "name: value" line into h. */
@@ -138,6 +145,25 @@ static int http__header_line(http__cur *c, http_header *h)
     return http__eol(c);
 }
 
+/* Parses header lines up to the blank line; returns 1, 0 for incomplete, or a negative code. */
+static int http__headers(http__cur *c, http_header *hs, size_t *n)
+{
+    *n = 0;
+    for (;;) {
+        if (c->p == c->end)
+            return 0;
+        if (*c->p == '\r' || *c->p == '\n')
+            return http__eol(c);
+        http_header h;
+        int rc = http__header_line(c, &h);
+        if (rc <= 0)
+            return rc;
+        if (*n == HTTP_MAX_HEADERS)
+            return RC_ETOOBIG;
+        hs[(*n)++] = h;
+    }
+}
+
 /* Parses within c; returns the head's end, 0 for incomplete, or a negative code. */
 static int http__parse(http__cur *c, const char *start, http_request *req)
 {
@@ -152,24 +178,8 @@ static int http__parse(http__cur *c, const char *start, http_request *req)
     int rc = http__request_line(c, req);
     if (rc <= 0)
         return rc;
-    req->num_headers = 0;
-    for (;;) {
-        if (c->p == c->end)
-            return 0;
-        if (*c->p == '\r' || *c->p == '\n') {
-            rc = http__eol(c);
-            if (rc <= 0)
-                return rc;
-            return (int)(c->p - start);
-        }
-        http_header h;
-        rc = http__header_line(c, &h);
-        if (rc <= 0)
-            return rc;
-        if (req->num_headers == HTTP_MAX_HEADERS)
-            return RC_ETOOBIG;
-        req->headers[req->num_headers++] = h;
-    }
+    rc = http__headers(c, req->headers, &req->num_headers);
+    return rc <= 0 ? rc : (int)(c->p - start);
 }
 
 int http_parse_request(const char *buf, size_t len, size_t max_head, http_request *req)
@@ -185,10 +195,59 @@ int http_parse_request(const char *buf, size_t len, size_t max_head, http_reques
     return rc;
 }
 
-const char *http_header_get(const http_request *req, const char *name, size_t *len)
+static const char *http__find(const http_header *hs, size_t n, const char *name, size_t *len);
+
+/* "HTTP/1.x SSS reason": the reason may be empty, and so may its space. */
+static int http__status_line(http__cur *c, http_response *res)
 {
-    for (size_t i = 0; i < req->num_headers; i++) {
-        const http_header *h = &req->headers[i];
+    int rc = http__version(c, &res->minor_version);
+    if (rc <= 0)
+        return rc;
+    int status = 0;
+    for (int i = -1; i < 3; i++, c->p++) { /* a space, three digits */
+        if (c->p == c->end)
+            return 0;
+        if (i < 0 ? *c->p != ' ' : (*c->p < '0' || *c->p > '9'))
+            return RC_EINVAL;
+        if (i >= 0)
+            status = status * 10 + (*c->p - '0');
+    }
+    if (status < 100)
+        return RC_EINVAL;
+    res->status = status;
+    if (c->p < c->end && *c->p == ' ')
+        for (c->p++; c->p < c->end && *c->p != '\r' && *c->p != '\n'; c->p++)
+            if ((unsigned char)*c->p < 0x20 && *c->p != '\t')
+                return RC_EINVAL;
+    return http__eol(c);
+}
+
+int http_parse_response(const char *buf, size_t len, size_t max_head, http_response *res)
+{
+    if (len == 0)
+        return 0;
+    if (max_head > INT_MAX)
+        max_head = INT_MAX;
+    http__cur c = {buf, buf + (len < max_head ? len : max_head)};
+    int rc = http__status_line(&c, res);
+    if (rc > 0)
+        rc = http__headers(&c, res->headers, &res->num_headers);
+    if (rc > 0)
+        return (int)(c.p - buf);
+    if (rc == 0 && len > max_head)
+        return RC_ETOOBIG;
+    return rc;
+}
+
+const char *http_response_header_get(const http_response *res, const char *name, size_t *len)
+{
+    return http__find(res->headers, res->num_headers, name, len);
+}
+
+static const char *http__find(const http_header *hs, size_t n, const char *name, size_t *len)
+{
+    for (size_t i = 0; i < n; i++) {
+        const http_header *h = &hs[i];
         if (http__ieq(h->name, h->name_len, name)) {
             if (len)
                 *len = h->value_len;
@@ -196,6 +255,11 @@ const char *http_header_get(const http_request *req, const char *name, size_t *l
         }
     }
     return NULL;
+}
+
+const char *http_header_get(const http_request *req, const char *name, size_t *len)
+{
+    return http__find(req->headers, req->num_headers, name, len);
 }
 
 int http_header_has_token(const char *value, size_t len, const char *token)

@@ -44,6 +44,20 @@ typedef struct {
  * something only when the return is positive. */
 int http_parse_request(const char *buf, size_t len, size_t max_head, http_request *req);
 
+/* A response head, as a relaying gateway reads the owner's answer. */
+typedef struct {
+    int minor_version;
+    int status;
+    http_header headers[HTTP_MAX_HEADERS];
+    size_t num_headers;
+} http_response;
+
+/* Parses a response head ("HTTP/1.x SSS reason" and headers) as http_parse_request parses
+ * a request: the head's length, 0 for more, RC_EINVAL, or RC_ETOOBIG past max_head. */
+int http_parse_response(const char *buf, size_t len, size_t max_head, http_response *res);
+/* As http_header_get, for a response. */
+const char *http_response_header_get(const http_response *res, const char *name, size_t *len);
+
 /* The value of the first header named name (case-insensitive), with its length in *len
  * (may be NULL); NULL when there is none. */
 const char *http_header_get(const http_request *req, const char *name, size_t *len);

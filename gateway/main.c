@@ -22,6 +22,7 @@
 #include "common/secret.h"
 #include "common/version.h"
 #include "gateway/app.h"
+#include "gateway/peers.h"
 #include "gateway/cluster.h"
 #include "gateway/control.h"
 #include "gateway/settings.h"
@@ -34,6 +35,7 @@ typedef struct {
     gw_app *app;
     gw_delivery *delivery;
     rc_jwks_source *jwks; /* NULL unless ROOMCAST_JWT_JWKS_URL */
+    gw_peers *peers;
     int draining;
     int64_t drain_deadline_us;
     struct event *drain_tick;
@@ -63,6 +65,10 @@ static int ready_fn(void *ctx, char *reason, size_t len)
     }
     if (g->jwks && rc_jwks_source_ready(g->jwks, reason, len) != 0)
         return -1; /* no key yet: every client would be refused */
+    /* relays need the peer table: ready once this gateway read its own announcement
+       back (it stays so: a Kafka outage expires no peer) */
+    if (g->peers && !gw_peers_ready(g->peers, reason, len))
+        return -1;
     if (kafka_up(g, reason, len))
         return 0;
     gw_vector v;
@@ -305,9 +311,12 @@ int main(int argc, char **argv)
         goto out;
     }
     /* the cluster secret signs session ids (and what relays carry) across gateways */
-    uint8_t session_key[32];
-    if (ck.set)
+    uint8_t session_key[32], relay_key[32], peers_key[32];
+    if (ck.set) {
         gw_cluster_key_derive(&ck, GW_CLUSTER_PURPOSE_SESSION_IDS, session_key);
+        gw_cluster_key_derive(&ck, GW_CLUSTER_PURPOSE_RELAYS, relay_key);
+        gw_cluster_key_derive(&ck, GW_CLUSTER_PURPOSE_PEERS, peers_key);
+    }
     gw_engine_config ec = {
         .ping_interval_ms = g.cfg.ping_interval_ms,
         .ping_timeout_ms = g.cfg.ping_timeout_ms,
@@ -326,12 +335,15 @@ int main(int argc, char **argv)
         .allowed_origins = g.cfg.allowed_origins,
         .tls = tls,
         .cluster_key = ck.set ? session_key : NULL,
+        .relay_key = ck.set ? relay_key : NULL,
         .advertise = g.cfg.advertise_addr,
-        .max_forwards = 10000,
+        .max_forwards = (size_t)g.cfg.max_relays,
         .forward_seconds = rc_histogram_new(g.metrics, "roomcast_gateway_forward_seconds",
                                             "Time a polling request relayed to its session's "
                                             "owner took, to the end of the answer",
                                             NULL, 0),
+        .relay_buffer = (size_t)g.cfg.relay_buffer_bytes,
+        .session_max_age_s = g.cfg.session_max_age_s,
     };
     g.engine = gw_engine_new(g.base, &ec);
     snprintf(client_id, sizeof client_id, "roomcast-gateway-%s", g.cfg.gateway_id);
@@ -340,6 +352,18 @@ int main(int argc, char **argv)
                                sizeof err))) {
         status = 1;
         goto out;
+    }
+    char ptopic[256];
+    gw_peers_config pc = {g.cfg.kafka_brokers,
+                          rc_kafka_topic(g.cfg.topic_prefix, RC_TOPIC_GATEWAYS, ptopic, sizeof ptopic),
+                          client_id, g.cfg.advertise_addr, g.cfg.gateway_id, peers_key,
+                          g.cfg.peer_announce_ms};
+    if (ck.set) { /* relays need the cluster secret: without it there are none */
+        if (!(g.peers = gw_peers_new(g.base, &pc, up, g.metrics, err, sizeof err))) {
+            status = 1;
+            goto out;
+        }
+        gw_engine_set_peers(g.engine, gw_peers_known, g.peers);
     }
     g.app = gw_app_new(g.base, &g.cfg, g.engine, g.metrics, keys, up, authz);
     gw_recovery_key rkey;
@@ -401,6 +425,7 @@ out:
     gw_engine_free(g.engine);
     /* both answer what is pending, to the app: before it goes */
     gw_authz_free(authz);
+    gw_peers_free(g.peers); /* its "down" announcement goes out with the upstream's flush */
     gw_upstream_free(up);
     gw_app_free(g.app);
     if (g.metrics)

@@ -53,6 +53,7 @@ gw_session *gw__session_new(gw_engine *e, gw_endpoint *ep, gw_transport t, const
     else
         gw_random_id(s->id);
     snprintf(s->remote, sizeof s->remote, "%s", remote);
+    s->opened_s = rc_now_us() / 1000000;
     s->timer = evtimer_new(e->base, gw__session_timer_cb, s);
     rc_map_put(e->sessions, s->id, strlen(s->id), s);
     LIST_INSERT_HEAD(&e->all_sessions, s, link);
@@ -456,6 +457,13 @@ static void gw__session_timer_cb(evutil_socket_t fd, short what, void *arg)
     if (s->awaiting_pong) {
         s->e->stats.ping_timeouts++;
         gw_session_close(s, "ping timeout");
+        return;
+    }
+    /* a polling session lives as long as its id may be relayed (forward.c); the client
+       gets the close packet and reconnects, recovering its state */
+    if (s->transport == GW_TRANSPORT_POLLING && s->e->cfg.session_max_age_s > 0 &&
+        rc_now_us() / 1000000 - s->opened_s >= s->e->cfg.session_max_age_s) {
+        gw_session_close(s, "session expired");
         return;
     }
     s->awaiting_pong = 1;

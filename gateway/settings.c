@@ -87,6 +87,17 @@ static rc_cfg_item *gw__items(gw_settings *s, size_t *n)
          "ROOMCAST_TRUSTED_PROXIES); past it: 429"},
         {"ROOMCAST_MAX_SESSIONS_PER_ADDRESS", RC_CFG_INT, "256", &s->max_sessions_per_addr, 0,
          10000000, NULL, "live sessions of one client address; past it: 429 (0: no bound)"},
+        {"ROOMCAST_RELAY_BUFFER_BYTES", RC_CFG_INT, "262144", &s->relay_buffer_bytes, 16384,
+         67108864, NULL, "bytes a relay to another gateway holds each way; past it the "
+         "sending side is not read until the other takes them"},
+        {"ROOMCAST_MAX_RELAYS", RC_CFG_INT, "10000", &s->max_relays, 1, 10000000, NULL,
+         "relays to other gateways at once; more are answered \"Session ID unknown\""},
+        {"ROOMCAST_SESSION_MAX_AGE_SECONDS", RC_CFG_INT, "86400", &s->session_max_age_s, 1,
+         31536000, NULL, "a session id's life: older ids are not relayed, and a long-polling "
+         "session is closed at this age (the client reconnects and recovers)"},
+        {"ROOMCAST_PEER_ANNOUNCE_MS", RC_CFG_INT, "5000", &s->peer_announce_ms, 100, 600000, NULL,
+         "how often a gateway announces itself on roomcast.gateways; a peer silent for 3 of "
+         "these is no longer relayed to"},
         {"ROOMCAST_TRUSTED_PROXIES", RC_CFG_STRING, NULL, &s->trusted_proxies_spec, 0, 0, NULL,
          "comma list of proxy addresses or CIDR ranges whose X-Forwarded-For names the "
          "client (unset: none; the TCP peer is the client)"},

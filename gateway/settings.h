@@ -40,6 +40,10 @@ typedef struct {
     long close_timeout_ms;
     long max_sessions_per_conn;
     long max_sessions_per_addr;
+    long relay_buffer_bytes;
+    long max_relays;
+    long session_max_age_s;
+    long peer_announce_ms;
     char *trusted_proxies_spec;
     gw_net_list trusted_proxies; /* parsed from trusted_proxies_spec */
     long max_connections;

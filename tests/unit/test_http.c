@@ -386,8 +386,46 @@ static void test_content_length(void)
     CHECK(http_request_is_chunked(&req));
 }
 
+/* Response heads, as a relaying gateway reads its peer's answer. */
+static void test_response(void)
+{
+    http_response res;
+    const char *s = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                    "X-Roomcast-Relay-Proof: abc\r\n\r\nframes";
+    CHECK_EQ(http_parse_response(s, strlen(s), MAX_HEAD, &res), strlen(s) - 6);
+    CHECK_EQ(res.status, 101);
+    CHECK_EQ(res.minor_version, 1);
+    size_t n;
+    const char *v = http_response_header_get(&res, "x-roomcast-relay-proof", &n);
+    CHECK(v && n == 3 && !memcmp(v, "abc", 3));
+    CHECK(http_response_header_get(&res, "content-length", NULL) == NULL);
+    s = "HTTP/1.0 200\r\nContent-Length: 2\r\n\r\nok"; /* no reason, no space */
+    CHECK_EQ(http_parse_response(s, strlen(s), MAX_HEAD, &res), strlen(s) - 2);
+    CHECK_EQ(res.status, 200);
+    s = "HTTP/1.1 400 \n\n";
+    CHECK_EQ(http_parse_response(s, strlen(s), MAX_HEAD, &res), strlen(s));
+    /* every prefix asks for more */
+    s = "HTTP/1.1 200 OK\r\nA: b\r\n\r\n";
+    for (size_t i = 0; i < strlen(s); i++)
+        if (http_parse_response(s, i, MAX_HEAD, &res) != 0)
+            CHECK__FAIL("response prefix of %zu bytes", i);
+    const char *bad[] = {"HTTP/2 200 OK\r\n\r\n", "HTTP/1.1 20 OK\r\n\r\n", "HTTP/1.1 099 x\r\n\r\n",
+                         "HTTP/1.1 200OK\r\n\r\n", "HTTP/1.1  200 OK\r\n\r\n", "GET / HTTP/1.1\r\n\r\n",
+                         "HTTP/1.1 200 O\x01K\r\n\r\n", "HTTP/1.1 200 OK\r\nBad Header: x\r\n\r\n"};
+    for (size_t i = 0; i < RC_ARRAY_LEN(bad); i++) {
+        int rc = http_parse_response(bad[i], strlen(bad[i]), MAX_HEAD, &res);
+        if (rc != RC_EINVAL)
+            CHECK__FAIL("\"%s\": %d, want %d", bad[i], rc, RC_EINVAL);
+        else
+            check__passed++;
+    }
+    s = "HTTP/1.1 200 OK\r\nA: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+    CHECK_EQ(http_parse_response(s, strlen(s), 20, &res), RC_ETOOBIG);
+}
+
 int main(void)
 {
+    test_response();
     test_upgrade();
     test_polling_pipelined();
     test_tolerated();

@@ -47,6 +47,8 @@ export function baseEnv(prefix, extra = {}) {
     ROOMCAST_TOPIC_PREFIX: prefix,
     ROOMCAST_JWT_SECRET: JWT_SECRET,
     ROOMCAST_CLUSTER_SECRET: CLUSTER_SECRET,
+    // fits this machine's open-file limit (20 000): past it the gateway warns at start
+    ROOMCAST_MAX_CONNECTIONS: "10000",
     ...extra,
   };
 }

@@ -8,92 +8,9 @@
 // line: the gateway's resident memory before, at its peak (VmHWM) and after, what the
 // attack achieved, the victim's events received of those sent, its slowest ack, and the
 // refusal metrics.
-import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { io } from "socket.io-client";
-import {
-  authzServer, baseEnv, bin, createTopics, encodeRoomEvent, metric, newPrefix, startGateway, stopAll, token,
-} from "../integration/lib/harness.mjs";
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function memory(pid) {
-  const s = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = (k) => Number(s.match(new RegExp(`${k}:\\s+(\\d+)`))[1]);
-  return { rssMB: +(kb("VmRSS") / 1024).toFixed(1), peakMB: +(kb("VmHWM") / 1024).toFixed(1) };
-}
-
-async function pollingSocket(url, tok) {
-  const base = `${url}/socket.io/?EIO=4&transport=polling`;
-  const { sid } = JSON.parse((await (await fetch(base)).text()).slice(1));
-  const at = `${base}&sid=${sid}`;
-  const post = async (body) => (await fetch(at, { method: "POST", body })).status;
-  await post(`40${JSON.stringify({ token: tok })}`);
-  await (await fetch(at)).text();
-  return { post };
-}
-
-// The victim: events to its room every 100 ms through Kafka, acked emits every 100 ms.
-async function victim(env, gw) {
-  const s = io(gw.url, { auth: { token: await token(env, "victim", "buyer") }, transports: ["websocket"], reconnection: false });
-  await new Promise((resolve, reject) => { s.once("connect", resolve); s.once("connect_error", reject); });
-  const v = { received: 0, sent: 0, acks: 0, ackFailures: 0, slowestAckMs: 0, running: true };
-  s.on("tick", () => v.received++);
-  const producer = spawn(bin("roomcast"), ["produce", "roomcast.rooms", "--lines"], { env, stdio: ["pipe", "ignore", "ignore"] });
-  const ticker = setInterval(() => {
-    const value = encodeRoomEvent({ id: `tick-${v.sent}`, room: "user-victim", event: "tick", args: [v.sent] });
-    producer.stdin.write(`user-victim\t${value.toString("hex")}\n`);
-    v.sent++;
-  }, 100);
-  const pinger = (async () => {
-    while (v.running) {
-      const t0 = Date.now();
-      try {
-        const a = await s.timeout(10000).emitWithAck("hello", {});
-        if (a.ok) v.acks++; else v.ackFailures++;
-      } catch { v.ackFailures++; }
-      v.slowestAckMs = Math.max(v.slowestAckMs, Date.now() - t0);
-      await sleep(100);
-    }
-  })();
-  v.stop = async () => {
-    clearInterval(ticker);
-    producer.stdin.end();
-    await new Promise((r) => producer.on("exit", r));
-    await sleep(2000); // the last ticks arrive
-    v.running = false;
-    await pinger;
-    s.close();
-    const { running, stop, ...rest } = v;
-    return { connected: s.connected || rest.received > 0, ...rest };
-  };
-  return v;
-}
-
-async function run(name, extra, attack, metrics) {
-  const env = baseEnv(newPrefix(`tenfold-${name}`), { ROOMCAST_LOG_LEVEL: "warn" });
-  await createTopics(env);
-  const gw = await startGateway(env, extra);
-  const pid = gw.child.pid;
-  try {
-    const v = await victim(env, gw);
-    await sleep(1500);
-    v.slowestAckMs = 0; /* from the attack on: the first ack also waited for the producer */
-    const before = memory(pid);
-    const t0 = Date.now();
-    const achieved = await attack(env, gw);
-    const seconds = +((Date.now() - t0) / 1000).toFixed(1);
-    await sleep(3000);
-    const after = memory(pid);
-    const vic = await v.stop();
-    const m = {};
-    for (const [k, labels] of metrics) m[`${k}${labels ? `{${labels}}` : ""}`] = await metric(gw.adminPort, k, labels);
-    console.log(JSON.stringify({ attack: name, seconds, rssBeforeMB: before.rssMB, peakMB: after.peakMB,
-      rssAfterMB: after.rssMB, achieved, victim: vic, metrics: m }));
-  } finally {
-    await stopAll([gw]);
-  }
-}
+import { authzServer, token } from "../integration/lib/harness.mjs";
+import { pollingSocket, run, sleep } from "./lib.mjs";
 
 const attacks = {
   // item 9 x10: ten 1 MB POSTs of 125 000 events each, at once (1.25 M events)

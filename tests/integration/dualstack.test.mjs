@@ -13,8 +13,8 @@ const canUnshare = (() => {
   try { execFileSync("unshare", ["-n", "true"], { stdio: "ignore" }); return true; } catch { return false; }
 })();
 
-// The owner a signed session id names (forward.c: 9 random bytes, owner, 8-byte tag).
-const ownerOf = (sid) => { const b = Buffer.from(sid, "base64url"); return b.subarray(9, b.length - 8).toString(); };
+// The owner a signed session id names (sid.h: 9 random bytes, 4 of issue time, owner, 8-byte tag).
+const ownerOf = (sid) => { const b = Buffer.from(sid, "base64url"); return b.subarray(13, b.length - 8).toString(); };
 const handshake = async (url) => {
   const r = await httpGet(`${url}/socket.io/?EIO=4&transport=polling`);
   assert.equal(r.status, 200, r.body);

@@ -65,15 +65,15 @@ static int ready_fn(void *ctx, char *reason, size_t len)
     }
     if (g->jwks && rc_jwks_source_ready(g->jwks, reason, len) != 0)
         return -1; /* no key yet: every client would be refused */
+    if (!kafka_up(g, reason, len)) {
+        gw_vector v;
+        gw_delivery_position(g->delivery, &v);
+        if (v.n == 0) /* v.n: partitions assigned so far, never fewer */
+            return -1;
+    }
     /* relays need the peer table: ready once this gateway read its own announcement
        back (it stays so: a Kafka outage expires no peer) */
-    if (g->peers && !gw_peers_ready(g->peers, reason, len))
-        return -1;
-    if (kafka_up(g, reason, len))
-        return 0;
-    gw_vector v;
-    gw_delivery_position(g->delivery, &v);
-    return v.n > 0 ? 0 : -1; /* v.n: partitions assigned so far, never fewer */
+    return g->peers && !gw_peers_ready(g->peers, reason, len) ? -1 : 0;
 }
 
 /* /healthz and /readyz detail: {"kafka":{"up":true}} or {"kafka":{"up":false,"reason":..}} */

@@ -4,7 +4,9 @@
  * "state":"up"|"down"} and base64url HMAC-SHA256 of the JSON with the peers key. Its time
  * is the message's broker timestamp (LogAppendTime on a topic `roomcast topics create`
  * made; the producer's clock otherwise). The peer table keeps each address's latest
- * announcement and forgets those far older than the newest one read. */
+ * announcement, GW_PEERS_MAX addresses at most. A deployment older than the topic gets
+ * it from its first gateway, if the gateway's Kafka user may create topics; else the
+ * gateways stay unready and say why. */
 #include "gateway/peers.h"
 
 #include <event2/event.h>
@@ -48,6 +50,7 @@ struct gw_peers {
     long interval_ms;
     int assigned;
     int missing_logged;
+    rd_kafka_queue_t *create_q; /* a CreateTopics of the missing topic, in flight */
     int self_seen;
     int64_t newest_ms; /* the newest announcement read */
     rc_map *peers;
@@ -184,18 +187,49 @@ static void gw__peers_assign(gw_peers *p)
             p->assigned = n;
         rd_kafka_topic_partition_list_destroy(parts);
     } else if (!p->missing_logged) {
+        /* a deployment older than the topic: make it, as `roomcast topics create` would
+           (the broker's replication factor), if the gateway's Kafka user may */
         p->missing_logged = 1;
-        rc_log_warn("peers topic not found: relays between gateways wait for it (roomcast "
-                    "topics create makes it)",
+        rc_log_warn("peers topic not found: creating it (relays between gateways wait for it)",
                     "{s:s}", "topic", p->topic);
+        char why[256];
+        rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(p->topic, 1, -1, why, sizeof why);
+        if (nt) {
+            rd_kafka_NewTopic_set_config(nt, "message.timestamp.type", "LogAppendTime");
+            rd_kafka_NewTopic_set_config(nt, "retention.ms", "3600000");
+            p->create_q = rd_kafka_queue_new(p->rk);
+            rd_kafka_CreateTopics(p->rk, &nt, 1, NULL, p->create_q);
+            rd_kafka_NewTopic_destroy(nt);
+        }
     }
     rd_kafka_metadata_destroy(md);
+}
+
+/* The answer to gw__peers_assign's CreateTopics, when it has come. */
+static void gw__peers_created(gw_peers *p)
+{
+    rd_kafka_event_t *ev = p->create_q ? rd_kafka_queue_poll(p->create_q, 0) : NULL;
+    if (!ev)
+        return;
+    size_t n = 0;
+    const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
+    const rd_kafka_topic_result_t **t = res ? rd_kafka_CreateTopics_result_topics(res, &n) : NULL;
+    rd_kafka_resp_err_t err = rd_kafka_event_error(ev) ? rd_kafka_event_error(ev)
+                              : n                     ? rd_kafka_topic_result_error(t[0])
+                                                      : RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (err && err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+        rc_log_error("peers topic could not be created: run roomcast topics create", "{s:s,s:s}",
+                     "topic", p->topic, "error", rd_kafka_err2str(err));
+    rd_kafka_event_destroy(ev);
+    rd_kafka_queue_destroy(p->create_q);
+    p->create_q = NULL;
 }
 
 static void gw__peers_tick(evutil_socket_t fd, short what, void *arg)
 {
     gw_peers *p = arg;
     rd_kafka_poll(p->rk, 0);
+    gw__peers_created(p);
     if (!p->assigned)
         gw__peers_assign(p);
     gw__peers_announce(p, "up");
@@ -289,6 +323,8 @@ void gw_peers_free(gw_peers *p)
     gw__peers_announce(p, "down");
     gw_kwake_free(p->wake);
     event_free(p->tick);
+    if (p->create_q)
+        rd_kafka_queue_destroy(p->create_q);
     rd_kafka_queue_destroy(p->q);
     rd_kafka_consumer_close(p->rk);
     rd_kafka_destroy(p->rk);

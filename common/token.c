@@ -33,6 +33,7 @@
 
 #include "common/alloc.h"
 #include "common/b64url.h"
+#include "common/hmac.h"
 #include "common/log.h"
 
 #define KEY_SETTING "ROOMCAST_JWT_PUBLIC_KEY_FILE"
@@ -340,11 +341,8 @@ static int rc_token__es256_verify(EVP_PKEY *pkey, const char *input, size_t len,
 static int rc_token__hs256(const rc_token_keys *k, const char *input, size_t len,
                            unsigned char mac[32])
 {
-    unsigned int maclen = 0;
-    int ok = HMAC(EVP_sha256(), k->secret, (int)k->secret_len, (const unsigned char *)input,
-                  len, mac, &maclen) != NULL && maclen == 32;
-    ERR_clear_error();
-    return ok;
+    rc_hmac_sha256(k->secret, k->secret_len, input, len, mac);
+    return 1;
 }
 
 static int rc_token__check_signature(const rc_token_keys *k, const rc_token__use *use,

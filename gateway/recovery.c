@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/b64url.h"
+#include "common/hmac.h"
 #include "common/rc.h"
 
 #define TAG 8
@@ -98,8 +99,7 @@ static int gw__seal(const gw_recovery_key *k, gw__w *w, char *out, size_t len)
     if (w->bad)
         return RC_ETOOBIG;
     unsigned char mac[32];
-    unsigned int ml = sizeof mac;
-    HMAC(EVP_sha256(), k->key, sizeof k->key, w->b, w->n, mac, &ml);
+    rc_hmac_sha256(k->key, sizeof k->key, w->b, w->n, mac);
     for (int i = 0; i < TAG; i++)
         w_byte(w, mac[i]);
     size_t need = rc_b64url_len(w->n) + 1;
@@ -119,8 +119,7 @@ static int gw__open(const gw_recovery_key *k, const char *tok, size_t len, uint8
     if (n <= TAG)
         return -1;
     unsigned char mac[32];
-    unsigned int ml = sizeof mac;
-    HMAC(EVP_sha256(), k->key, sizeof k->key, buf, (size_t)n - TAG, mac, &ml);
+    rc_hmac_sha256(k->key, sizeof k->key, buf, (size_t)n - TAG, mac);
     if (CRYPTO_memcmp(mac, buf + n - TAG, TAG) != 0)
         return -1;
     return (int)(n - TAG);
@@ -151,7 +150,9 @@ static void r_vector(gw__r *r, gw_vector *v)
 
 int gw_vector_encode(const gw_recovery_key *k, const gw_vector *v, char *out, size_t len)
 {
-    gw__w w = {.n = 0};
+    gw__w w; /* not = {0}: that would clear the whole body, kilobytes, for every token */
+    w.n = 0;
+    w.bad = 0;
     w_byte(&w, V_VECTOR);
     w_vector(&w, v);
     return gw__seal(k, &w, out, len);
@@ -170,7 +171,9 @@ int gw_vector_decode(const gw_recovery_key *k, const char *tok, size_t len, gw_v
 
 int gw_pid_encode(const gw_recovery_key *k, const gw_pid *p, char *out, size_t len)
 {
-    gw__w w = {.n = 0};
+    gw__w w; /* not = {0}: that would clear the whole body, kilobytes, for every token */
+    w.n = 0;
+    w.bad = 0;
     w_byte(&w, V_PID);
     w_str(&w, p->sid);
     w_str(&w, p->user_id);
@@ -198,7 +201,9 @@ int gw_pid_decode(const gw_recovery_key *k, const char *tok, size_t len, gw_pid 
 int gw_stamp_encode(const gw_recovery_key *k, const char *sid, int64_t iat_ms,
                     const gw_stamp_room *rooms, size_t n, char *out, size_t len)
 {
-    gw__w w = {.n = 0};
+    gw__w w; /* not = {0}: that would clear the whole body, kilobytes, for every token */
+    w.n = 0;
+    w.bad = 0;
     if (n > GW_STAMP_MAX_ENTRIES)
         return RC_ETOOBIG;
     w_byte(&w, V_STAMP);

@@ -104,7 +104,9 @@ static rd_kafka_t *pipeline__consumer(fanout_pipeline *p, char *errstr, size_t e
         rd_kafka_conf_set_offset_commit_cb(conf, fanout_commit__cb);
     /* New domain.* topics are found by the pattern at the next metadata refresh. */
     rc_kafka_set(conf, "topic.metadata.refresh.interval.ms", "10000");
-    rc_kafka_set(conf, "statistics.interval.ms", "1000");
+    /* The statistics (consumer lag, broker state for readiness) are a JSON document of
+     * every partition: parsing it each second cost as much as routing 100 events. */
+    rc_kafka_set(conf, "statistics.interval.ms", "5000");
     rd_kafka_conf_set_opaque(conf, p);
     rd_kafka_conf_set_rebalance_cb(conf, fanout_group__rebalance_cb);
     rd_kafka_conf_set_stats_cb(conf, fanout_group__stats_cb);

@@ -13,6 +13,9 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <jansson.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <event2/bufferevent_ssl.h>
 #include <event2/dns.h>
 #include <netinet/in.h>
@@ -22,6 +25,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/kafka.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "gateway/engine_int.h"
@@ -33,6 +37,8 @@ static void gw__conn_read_cb(struct bufferevent *bev, void *arg);
 static void gw__conn_write_cb(struct bufferevent *bev, void *arg);
 static void gw__conn_event_cb(struct bufferevent *bev, short what, void *arg);
 static void gw__conn_deadline(gw_conn *c, long ms);
+
+#define GW_TRIM_BYTES (16u << 20) /* freed connection buffers that make a trim worth it */
 
 /* ---- the safe point ---------------------------------------------------------------- */
 
@@ -54,6 +60,8 @@ static void gw__engine_safe_point(evutil_socket_t fd, short what, void *arg)
     while ((c = LIST_FIRST(&e->dead_conns))) {
         LIST_REMOVE(c, dead_link);
         LIST_REMOVE(c, link);
+        e->freed_since_trim += evbuffer_get_length(bufferevent_get_output(c->bev)) +
+                               evbuffer_get_length(bufferevent_get_input(c->bev));
         gw__admission_conn_gone(c);
         if (c->timer)
             event_free(c->timer);
@@ -73,9 +81,27 @@ void gw__engine_schedule(gw_engine *e)
 
 /* ---- engine -------------------------------------------------------------------------- */
 
+/* After connections that held many bytes went (slow clients dropped at their bound, an
+ * attack cut), gives the freed memory back to the system: glibc keeps it otherwise, so
+ * the process's resident size would stay at the attack's peak. At most every 5 s. */
+static void gw__trim(gw_engine *e)
+{
+#ifdef __GLIBC__
+    int64_t now = rc_now_us();
+    if (e->freed_since_trim < GW_TRIM_BYTES || now - e->trimmed_us < 5000000)
+        return;
+    malloc_trim(0);
+    e->freed_since_trim = 0;
+    e->trimmed_us = now;
+#else
+    (void)e;
+#endif
+}
+
 static void gw__watch_cb(evutil_socket_t fd, short what, void *arg)
 {
     gw__session_watch_tick(arg);
+    gw__trim(arg);
 }
 
 gw_engine *gw_engine_new(struct event_base *base, const gw_engine_config *cfg)

@@ -123,6 +123,8 @@ struct gw_engine {
     rc_map *addrs;    /* client address -> gw_addr_count (admission.c) */
     struct event *accept_resume; /* re-enables accepting after a pause (listener.c) */
     int64_t accept_logged_us;      /* when the last pause was logged */
+    size_t freed_since_trim;       /* buffered bytes of connections freed since the last trim */
+    int64_t trimmed_us;
     uint64_t accept_logged_pauses; /* stats.accept_paused then */
     LIST_HEAD(, gw_conn) conns;
     LIST_HEAD(, gw_session) all_sessions;

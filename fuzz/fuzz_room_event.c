@@ -75,8 +75,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (m->n_rooms ? idx >= m->n_rooms || strcmp(m->rooms[idx], m->room) : idx != 0))
         __builtin_trap();
 
+    /* Arguments with numbers jansson cannot hold (1e616: JSON.parse, the client's parser,
+       takes them, so the gateway does, jsonvalid.h) are beyond the codec the frames are
+       decoded with here; fuzz_jsonvalid holds that check to jansson. Their frames are
+       still built and freed. */
+    json_t *args = json_loads(m->args_json, 0, NULL);
+    int decodable = args != NULL;
+    json_decref(args);
+
     gw_frame *plain = gw_room_event_frame(m, NULL);
-    if (fuzz_check_frame(plain, m->event, m->n_attachments, NULL) != 0)
+    if (decodable && fuzz_check_frame(plain, m->event, m->n_attachments, NULL) != 0)
         __builtin_trap();
     size_t plen;
     if (!gw_frame_poll(plain, &plen) || plen == 0)
@@ -86,10 +94,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* with recovery: an open frame ending in ,"<vector>, which a socket completes */
     gw_frame *open = gw_room_event_frame(m, VECTOR);
     gw_frame *closed = gw_frame_close(open, TAIL, strlen(TAIL));
-    if (fuzz_check_frame(closed, m->event, m->n_attachments, VECTOR ".c3RhbXA") != 0)
+    if (decodable && fuzz_check_frame(closed, m->event, m->n_attachments, VECTOR ".c3RhbXA") != 0)
         __builtin_trap();
     gw_frame *shared = gw_frame_close(open, GW_FRAME_PLAIN_TAIL, 2);
-    if (fuzz_check_frame(shared, m->event, m->n_attachments, VECTOR) != 0)
+    if (decodable && fuzz_check_frame(shared, m->event, m->n_attachments, VECTOR) != 0)
         __builtin_trap();
     gw_frame_unref(shared);
     gw_frame_unref(closed);

@@ -28,7 +28,8 @@ typedef struct {
 
 /* Purposes in use (each a distinct label; a new use takes a new label). */
 #define GW_CLUSTER_PURPOSE_RECOVERY "roomcast recovery v2"
-#define GW_CLUSTER_PURPOSE_SESSION_IDS "roomcast session ids v2"
+/* v3: ids carry their issue time (sid.h); an id of the other layout never verifies */
+#define GW_CLUSTER_PURPOSE_SESSION_IDS "roomcast session ids v3"
 #define GW_CLUSTER_PURPOSE_RELAYS "roomcast relays v1" /* forward.c: both ways of a relay */
 #define GW_CLUSTER_PURPOSE_PEERS "roomcast peers v1"   /* peers.c: gateway announcements */
 

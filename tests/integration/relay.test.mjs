@@ -104,6 +104,23 @@ test("5. only the Engine.IO requests a relay must carry are relayed", async () =
   }
 });
 
+test("5. relays at once are bounded by ROOMCAST_MAX_RELAYS", async () => {
+  const [a, b] = await Promise.all([startGateway(env), startGateway(env, { ROOMCAST_MAX_RELAYS: "1" })]);
+  try {
+    const sid = await sessionOf(a, b);
+    const tunnel = await wsOpen(b.port, `/socket.io/?EIO=4&transport=websocket&sid=${sid}`); // held open
+    const r = await poll(b, sid, { method: "POST", body: "3" });
+    assert.equal(r.status, 400);
+    assert.deepEqual(await r.json(), { code: 1, message: "Session ID unknown" });
+    assert.equal(await metric(b.adminPort, "roomcast_gateway_forward_refused_total"), 1);
+    tunnel.destroy();
+    await waitFor("the tunnel's place free", async () => (await metric(b.adminPort, "roomcast_gateway_forwards")) === 0);
+    assert.equal((await poll(b, sid, { method: "POST", body: "3" })).status, 200);
+  } finally {
+    await stopAll([a, b]);
+  }
+});
+
 test("5. session ids carry their issue time: past ROOMCAST_SESSION_MAX_AGE_SECONDS they are not relayed, and the session ends", async () => {
   const short = { ROOMCAST_SESSION_MAX_AGE_SECONDS: "2", ROOMCAST_PING_INTERVAL_MS: "500", ROOMCAST_PING_TIMEOUT_MS: "2000" };
   const [a, b] = await Promise.all([startGateway(env, short), startGateway(env, short)]);

@@ -4,9 +4,10 @@
  * produced_at_us) so the load generator can measure produce -> receipt.
  *
  * Commands on stdin, one per line:
- *   credit N         N RoomEvents for room --room on the room topic, at once (scenario 1,
- *                    paced by the caller: it gives credit as the clients receive)
- *   rate R S CHATS [direct]
+ *   credit N         N RoomEvents for room chat-<--room> on the room topic, at once
+ *                    (scenario 1, paced by the caller: it gives credit as the clients
+ *                    receive); --room '*' sends them to every socket (scenario 6)
+ *   rate R S CHATS [direct] [audit]
  *                    chat.message_created DomainEvents on domain.chat at R a second for
  *                    S seconds, on chats c0..c(CHATS-1) picked at random, participants
  *                    u(j) and u(j+1 mod CHATS) (scenario 2, through the fanout); with
@@ -15,7 +16,10 @@
  *                    to the room topic, as the backend emitter and `roomcast emit` do.
  *                    Open loop: event i is due at start + i/R, and "t" is that due time,
  *                    not the send time, so a producer held up by the system under test
- *                    shows as latency (no coordinated omission).
+ *                    shows as latency (no coordinated omission). With `audit`, event
+ *                    m<seq> goes to chat bench_chat_of(seq, CHATS) (bench/chat.h), so
+ *                    the load generator can tell which events each client was owed
+ *                    (scenario 6); "done" names the first and last seq either way.
  *   flood N ROOMS    N RoomEvents for rooms nobody-0..ROOMS-1 as fast as librdkafka takes
  *                    them (scenario 5: rooms with no member on the gateway)
  *   quit             (or end of input) flush and exit
@@ -28,6 +32,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/chat.h"
 #include "common/kafka.h"
 #include "roomcast/v1/events.pb-c.h"
 
@@ -105,7 +110,7 @@ static void cmd_credit(long n)
                  "[{\"chatId\":\"%s\",\"text\":\"hello from the benchmark\",\"t\":%lld}]", P.room,
                  (long long)now_us());
         char room[128];
-        snprintf(room, sizeof room, "chat-%s", P.room);
+        snprintf(room, sizeof room, strcmp(P.room, "*") ? "chat-%s" : "%s", P.room);
         room_event(room, "chat:new-message", args);
     }
     rd_kafka_poll(P.rk, 0);
@@ -113,9 +118,9 @@ static void cmd_credit(long n)
 
 /* One chat message on chat c(j) of chats, stamped t (its due time): a DomainEvent for
  * the fanout, or with direct the fanout's three RoomEvents. */
-static void chat_event(long chats, int64_t t, int direct)
+static void chat_event(long chats, int64_t t, int direct, int audit)
 {
-    long j = random() % chats;
+    long j = audit ? (long)bench_chat_of((uint64_t)P.seq, (uint64_t)chats) : random() % chats;
     char id[32], chat[32], payload[512];
     snprintf(id, sizeof id, "m%ld", P.seq++);
     snprintf(chat, sizeof chat, "c%ld", j);
@@ -150,18 +155,19 @@ static void chat_event(long chats, int64_t t, int direct)
     send_msg(P.chat_topic, chat, buf, n);
 }
 
+/* After n events numbered up to P.seq - 1. */
 static void done(const char *what, long n, int64_t start)
 {
     rd_kafka_flush(P.rk, 60000);
     double secs = (double)(now_us() - start) / 1e6;
     printf("{\"type\":\"done\",\"what\":\"%s\",\"produced\":%ld,\"failed\":%ld,\"seconds\":%.3f,"
-           "\"per_s\":%.1f}\n",
-           what, n, P.failed, secs, secs > 0 ? (double)n / secs : 0);
+           "\"per_s\":%.1f,\"first_seq\":%ld,\"last_seq\":%ld}\n",
+           what, n, P.failed, secs, secs > 0 ? (double)n / secs : 0, P.seq - n, P.seq - 1);
     fflush(stdout);
 }
 
 /* Paced by the wall clock: event i is due at start + i/R seconds. */
-static void cmd_rate(long rate, long secs, long chats, int direct)
+static void cmd_rate(long rate, long secs, long chats, int direct, int audit)
 {
     int64_t start = now_us();
     long total = rate * secs;
@@ -173,7 +179,7 @@ static void cmd_rate(long rate, long secs, long chats, int direct)
             struct timespec ts = {0, (long)wait * 1000};
             nanosleep(&ts, NULL);
         }
-        chat_event(chats, due, direct);
+        chat_event(chats, due, direct, audit);
     }
     done("rate", total, start);
 }
@@ -237,7 +243,7 @@ int main(int argc, char **argv)
         if (sscanf(line, "credit %ld", &a) == 1)
             cmd_credit(a);
         else if (sscanf(line, "rate %ld %ld %ld", &a, &b, &c) == 3 && a > 0 && c > 1)
-            cmd_rate(a, b, c, strstr(line, "direct") != NULL);
+            cmd_rate(a, b, c, strstr(line, "direct") != NULL, strstr(line, "audit") != NULL);
         else if (sscanf(line, "flood %ld %ld", &a, &b) == 2 && b > 0)
             cmd_flood(a, b);
         else if (!strncmp(line, "quit", 4))

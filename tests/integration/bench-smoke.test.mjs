@@ -5,32 +5,16 @@
 // the benchmark tool from rotting silently; the benchmark itself is bench/run.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { once } from "node:events";
 import fs from "node:fs";
 import {
-  JWT_SECRET, baseEnv, bin, createTopics, encodeRoomEvent, newPrefix, produceLines, startGateway,
+  JWT_SECRET, baseEnv, benchTool, createTopics, encodeRoomEvent, newPrefix, produceLines, startGateway,
   stopAll, waitFor,
 } from "./lib/harness.mjs";
 
 function loadgen(port) {
-  const child = spawn(bin("roomcast-loadgen"),
-    ["--port", String(port), "--secret", JWT_SECRET, "--join", "smoke", "--sources", "4", "--concurrency", "64"],
-    { stdio: ["pipe", "pipe", "pipe"], env: { PATH: process.env.PATH, ASAN_OPTIONS: "detect_leaks=1" } });
-  const lines = [];
-  let buf = "", err = "";
-  child.stdout.setEncoding("utf8").on("data", (d) => {
-    buf += d;
-    let i;
-    while ((i = buf.indexOf("\n")) >= 0) { lines.push(JSON.parse(buf.slice(0, i))); buf = buf.slice(i + 1); }
-  });
-  child.stderr.setEncoding("utf8").on("data", (d) => { err += d; });
-  const send = (cmd) => child.stdin.write(`${cmd}\n`);
-  const take = (type) => waitFor(`loadgen ${type}`, () => {
-    const i = lines.findIndex((l) => l.type === type);
-    return i >= 0 ? lines.splice(i, 1)[0] : null;
-  }, 10000, 20).catch((e) => { throw new Error(`${e.message}; stderr: ${err}`); });
-  return { child, send, take, stderr: () => err };
+  return benchTool("roomcast-loadgen",
+    ["--port", String(port), "--secret", JWT_SECRET, "--join", "smoke", "--sources", "4", "--concurrency", "64"]);
 }
 
 // The loadgen's CPU time as the kernel counts it: utime + stime in /proc/PID/stat, in s.

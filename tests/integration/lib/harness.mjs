@@ -447,3 +447,25 @@ export async function engineSession(port, transport) {
   s.events = () => s.packets.filter((p) => p.startsWith("42")).map((p) => JSON.parse(p.slice(2)));
   return s;
 }
+
+// A benchmark tool (roomcast-loadgen, roomcast-kproduce) driven by commands on stdin and
+// answering with JSON lines: send(cmd), take(type) the next line of that type, ask(cmd, type).
+export function benchTool(name, args, env = {}) {
+  const child = spawn(bin(name), args, { stdio: ["pipe", "pipe", "pipe"],
+    env: { PATH: process.env.PATH, ASAN_OPTIONS: "detect_leaks=1", ...env } });
+  const lines = [];
+  let buf = "", err = "";
+  child.stdout.setEncoding("utf8").on("data", (d) => {
+    buf += d;
+    let i;
+    while ((i = buf.indexOf("\n")) >= 0) { lines.push(JSON.parse(buf.slice(0, i))); buf = buf.slice(i + 1); }
+  });
+  child.stderr.setEncoding("utf8").on("data", (d) => { err += d; });
+  const send = (cmd) => child.stdin.write(`${cmd}\n`);
+  const take = (type, ms = 20000) => waitFor(`${name} ${type}`, () => {
+    const i = lines.findIndex((l) => l.type === type);
+    return i >= 0 ? lines.splice(i, 1)[0] : null;
+  }, ms, 20).catch((e) => { throw new Error(`${e.message}; stderr: ${err}`); });
+  const ask = async (cmd, type) => { send(cmd); return take(type); };
+  return { child, send, take, ask, stderr: () => err };
+}

@@ -110,7 +110,7 @@ void lg_fail(lg_conn *c, int reason)
     if (was_ready) {
         G.dropped++;
         G.ready--;
-        lg_resume_on_drop(c);
+        lg_resume_on_drop(c, reason);
         return;
     }
     if (again) {
@@ -131,8 +131,11 @@ void lg_fail(lg_conn *c, int reason)
 void lg_ready(lg_conn *c)
 {
     c->state = S_READY;
-    event_del(&c->ev);
-    event_add(&c->ev, NULL); /* no handshake deadline any more */
+    /* No handshake deadline any more. Re-assigned, not just re-added without one: libevent
+       keeps a persistent event's last timeout and re-arms it at its next activation. */
+    int want_write = c->ev_write;
+    c->ev_write = 2;
+    lg_watch(c, want_write);
     G.ready++;
     if (c->again) {
         c->again = 0;
@@ -265,8 +268,8 @@ static void lg_close_all(void)
 static void lg_progress_cb(evutil_socket_t fd, short what, void *arg)
 {
     printf("{\"type\":\"progress\",\"t_us\":%lld,\"deliveries\":%llu,\"open\":%zu,"
-           "\"dropped\":%llu,\"cpu_s\":%.3f}\n",
-           (long long)lg_now_us(), (unsigned long long)G.deliveries, G.open,
+           "\"ready\":%zu,\"dropped\":%llu,\"cpu_s\":%.3f}\n",
+           (long long)lg_now_us(), (unsigned long long)G.deliveries, G.open, G.ready,
            (unsigned long long)G.dropped, cpu_self() - G.reset_cpu);
     fflush(stdout);
 }

@@ -25,8 +25,6 @@
 
 static uint8_t rbuf[READ_BUF + PEND_MAX];
 
-static void lg_watch(lg_conn *c, int want_write);
-
 /* ---- sending ----------------------------------------------------------------------------- */
 
 static void lg_send_raw(lg_conn *c, const void *p, size_t n)
@@ -314,8 +312,9 @@ void lg_conn_cb(evutil_socket_t fd, short what, void *arg)
         lg_on_readable(c);
 }
 
-/* (Re)registers the connection's event for reading, plus writing when asked. */
-static void lg_watch(lg_conn *c, int want_write)
+/* (Re)registers the connection's event for reading, plus writing when asked; with a
+ * handshake deadline until it is ready. */
+void lg_watch(lg_conn *c, int want_write)
 {
     if (c->state == S_FREE || (c->ev_write == want_write && event_initialized(&c->ev)))
         return;

@@ -78,6 +78,7 @@ int64_t lg_now_us(void);
 int lg_open(lg_conn *c, const struct sockaddr_in *to);
 void lg_conn_free(lg_conn *c);
 void lg_conn_cb(evutil_socket_t fd, short what, void *arg);
+void lg_watch(lg_conn *c, int want_write); /* want_write 0 or 1; ev_write 2 forces it */
 
 /* bench/loadgen.c: where a client's handshake ends, and what a drop does. */
 void lg_ready(lg_conn *c);
@@ -88,7 +89,7 @@ void lg_fail(lg_conn *c, int reason);
 int lg_resume_connect_packet(const lg_conn *c, const char *token, char *out, size_t len);
 int lg_resume_on_connected(lg_conn *c, const uint8_t *p, size_t n); /* 1: recovered */
 void lg_resume_on_event(const lg_conn *c, const uint8_t *p, size_t n);
-void lg_resume_on_drop(lg_conn *c);         /* a ready client was dropped */
+void lg_resume_on_drop(lg_conn *c, int why); /* a ready client was dropped */
 void lg_resume_on_fail(lg_conn *c, int why); /* a reconnection's handshake failed */
 void lg_resume_on_ready(lg_conn *c);        /* a reconnection's handshake ended */
 void lg_resume_ports(const char *list);     /* where reconnections go: "P1,P2,..." */

@@ -38,7 +38,8 @@ static struct {
     uint64_t rnd;
     int closed;
     /* since reset */
-    uint64_t drops, reconnected, recovered, not_recovered, attempts, failed_by[F_NREASONS];
+    uint64_t drops, reconnected, recovered, not_recovered, attempts;
+    uint64_t dropped_by[F_NREASONS], failed_by[F_NREASONS];
     bench_hist reconnect_us;
 } R;
 
@@ -177,12 +178,13 @@ void lg_resume_on_event(const lg_conn *c, const uint8_t *p, size_t n)
 
 /* ---- drops and reconnections ------------------------------------------------------------------ */
 
-void lg_resume_on_drop(lg_conn *c)
+void lg_resume_on_drop(lg_conn *c, int why)
 {
     if (!G.recover || R.closed)
         return;
     lg_resume *r = lg__get(c->idx, 1);
     R.drops++;
+    R.dropped_by[why]++;
     r->dropped_us = lg_now_us();
     r->attempts = 0;
     r->outcome = LG_STILL_DOWN;
@@ -233,7 +235,14 @@ void lg_resume_reset(void)
 {
     R.drops = R.reconnected = R.recovered = R.not_recovered = R.attempts = 0;
     memset(R.failed_by, 0, sizeof R.failed_by);
+    memset(R.dropped_by, 0, sizeof R.dropped_by);
     bh_reset(&R.reconnect_us);
+}
+
+static void lg__reasons(FILE *f, const uint64_t *by)
+{
+    for (int i = 1; i < F_NREASONS; i++)
+        fprintf(f, "%s\"%s\":%llu", i > 1 ? "," : "", lg_fail_names[i], (unsigned long long)by[i]);
 }
 
 void lg_resume_json(FILE *f)
@@ -246,9 +255,9 @@ void lg_resume_json(FILE *f)
             (unsigned long long)R.drops, (unsigned long long)R.reconnected,
             (unsigned long long)R.recovered, (unsigned long long)R.not_recovered, down,
             (unsigned long long)R.attempts);
-    for (int i = 1; i < F_NREASONS; i++)
-        fprintf(f, "%s\"%s\":%llu", i > 1 ? "," : "", lg_fail_names[i],
-                (unsigned long long)R.failed_by[i]);
+    lg__reasons(f, R.failed_by);
+    fprintf(f, "},\"drop_reasons\":{");
+    lg__reasons(f, R.dropped_by);
     fprintf(f, "},\"reconnect_time\":{");
     bh_json(f, &R.reconnect_us);
     fprintf(f, "}");

@@ -456,6 +456,35 @@ static void gw__replay_done(void *ctx, const char *sid, int ok, size_t replayed,
                  (json_int_t)replayed);
 }
 
+/* The sockets of room waiting for their replay (replay.h's each_waiting). */
+static size_t gw__each_waiting(void *ctx, const char *room, size_t len,
+                               void (*fn)(const char *sid, void *arg), void *arg)
+{
+    gw_app *app = ctx;
+    size_t n = 0;
+    if (len == 1 && room[0] == '*') {
+        for (gw_client *c = LIST_FIRST(&app->clients); c; c = LIST_NEXT(c, link))
+            if (c->replaying == GW__REPLAYING) {
+                n++;
+                if (!fn)
+                    return n;
+                fn(c->sid, arg);
+            }
+        return n;
+    }
+    gw_room *r = gw_rooms_find(app->rooms, room, len);
+    for (size_t i = 0; r && i < gw_room_size(r); i++) {
+        gw_client *c = gw_room_member(r, i)->owner;
+        if (c->replaying == GW__REPLAYING) {
+            n++;
+            if (!fn)
+                return n;
+            fn(c->sid, arg);
+        }
+    }
+    return n;
+}
+
 void gw__recovery_setup(gw_app *app, rc_metrics *metrics)
 {
     app->recoveries = rc_counter_family_new(
@@ -469,7 +498,7 @@ void gw__recovery_setup(gw_app *app, rc_metrics *metrics)
     int64_t refresh = app->cfg->recovery_window * 1000 / 8;
     app->stamp_refresh_ms = refresh < 1000 ? 1000
                             : refresh > GW_STAMP_REFRESH_MS_MAX ? GW_STAMP_REFRESH_MS_MAX : refresh;
-    gw_replay_handlers h = {gw__replayed, gw__replay_done};
+    gw_replay_handlers h = {gw__replayed, gw__replay_done, gw__each_waiting};
     char err[RC_ERRSTR_LEN], client_id[200];
     snprintf(client_id, sizeof client_id, "roomcast-gateway-%s", app->cfg->gateway_id);
     app->replay = gw_replay_new(app->base, app->cfg->kafka_brokers, gw_delivery_topic(app->delivery),

@@ -11,6 +11,7 @@
 #include "common/alloc.h"
 #include "common/kafka.h"
 #include "common/log.h"
+#include "common/map.h"
 #include "gateway/dedup.h"
 #include "gateway/delivery.h"
 #include "gateway/kwake.h"
@@ -34,6 +35,7 @@ struct gw_replay {
     gw_replay_handlers h;
     void *ctx;
     gw__job *pending, *active;
+    rc_map *by_sid; /* the active jobs, by sid */
     int in_pass;
     int64_t deadline_us;
     uint32_t n;
@@ -72,6 +74,8 @@ static void gw__finish(gw_replay *r, int ok)
     memset(r->assigned, 0, sizeof r->assigned);
     while (j) {
         gw__job *nx = j->next;
+        if (rc_map_get(r->by_sid, j->sid, strlen(j->sid)) == j)
+            rc_map_del(r->by_sid, j->sid, strlen(j->sid));
         r->njobs--;
         r->h.done(r->ctx, j->sid, ok, j->replayed, &j->to);
         rc_free(j);
@@ -90,9 +94,11 @@ static void gw__begin(gw_replay *r)
     r->pass_started_us = rc_now_us();
     r->deadline_us = r->pass_started_us + GW_PASS_TIMEOUT_US;
     r->n = 0;
-    for (gw__job *j = r->active; j; j = j->next)
+    for (gw__job *j = r->active; j; j = j->next) {
         if (j->to.n > r->n)
             r->n = j->to.n;
+        rc_map_put(r->by_sid, j->sid, strlen(j->sid), j);
+    }
     rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new((int)r->n);
     int reading = 0;
     for (uint32_t p = 0; p < r->n; p++) {
@@ -172,38 +178,78 @@ int gw_replay_replayed(const gw_replay *r, uint64_t key, const gw_vector *to)
            at.offset < pos_of(to, (uint32_t)at.partition);
 }
 
+/* Offers m (at msg) to job j's socket if it lies in j's range. */
+static void gw__offer(gw_replay *r, gw__job *j, const Roomcast__V1__RoomEvent *m, size_t idx,
+                      const rd_kafka_message_t *msg)
+{
+    uint32_t p = (uint32_t)msg->partition;
+    if (msg->offset < pos_of(&j->from, p) || msg->offset >= pos_of(&j->to, p))
+        return;
+    /* this socket's offset for the event: p just past it, other partitions as far as
+       this pass has gone for this socket */
+    gw_vector v = {.at_ms = rc_now_us() / 1000, .n = j->to.n};
+    for (uint32_t q = 0; q < v.n; q++) {
+        int64_t x = q == p ? msg->offset + 1 : r->next[q];
+        if (x < pos_of(&j->from, q))
+            x = pos_of(&j->from, q);
+        if (x > pos_of(&j->to, q))
+            x = pos_of(&j->to, q);
+        v.pos[q] = x;
+    }
+    r->h.event(r->ctx, j->sid, m, idx, &v);
+    j->replayed++;
+    rc_counter_inc(r->replayed);
+}
+
+/* The jobs of the waiting sockets of one room, gathered before any is offered the event:
+ * offering may change the room (a replayed control record joins or leaves). */
+struct gw__gather {
+    const rc_map *by_sid;
+    gw__job **jobs;
+    size_t n, cap;
+};
+
+static void gw__gather_sid(const char *sid, void *arg)
+{
+    struct gw__gather *g = arg;
+    gw__job *j = rc_map_get(g->by_sid, sid, strlen(sid));
+    if (!j)
+        return; /* waiting for a later pass */
+    if (g->n == g->cap) {
+        g->cap = g->cap ? 2 * g->cap : 16;
+        g->jobs = rc_realloc(g->jobs, g->cap * sizeof *g->jobs);
+    }
+    g->jobs[g->n++] = j;
+}
+
 static void gw__message(gw_replay *r, const rd_kafka_message_t *msg)
 {
     uint32_t p = (uint32_t)msg->partition;
     if (p >= r->n || r->done[p])
         return;
-    size_t idx = 0;
-    Roomcast__V1__RoomEvent *m = gw_room_event_decode(msg->payload, msg->len, &idx);
-    if (m && gw__duplicate(r, m, msg)) {
-        rc_counter_inc(r->duplicates);
-        roomcast__v1__room_event__free_unpacked(m, NULL);
-        m = NULL;
-    }
-    for (gw__job *j = r->active; m && j; j = j->next) {
-        if (msg->offset < pos_of(&j->from, p) || msg->offset >= pos_of(&j->to, p))
-            continue;
-        /* this socket's offset for the event: p just past it, other partitions as far
-           as this pass has gone for this socket */
-        gw_vector v = {.at_ms = rc_now_us() / 1000, .n = j->to.n};
-        for (uint32_t q = 0; q < v.n; q++) {
-            int64_t x = q == p ? msg->offset + 1 : r->next[q];
-            if (x < pos_of(&j->from, q))
-                x = pos_of(&j->from, q);
-            if (x > pos_of(&j->to, q))
-                x = pos_of(&j->to, q);
-            v.pos[q] = x;
+    /* keyed by its room: skipped undecoded when no socket here waits for that room */
+    int filter = r->h.each_waiting != NULL;
+    if (!filter || !msg->key_len ||
+        r->h.each_waiting(r->ctx, (const char *)msg->key, msg->key_len, NULL, NULL)) {
+        size_t idx = 0;
+        Roomcast__V1__RoomEvent *m = gw_room_event_decode(msg->payload, msg->len, &idx);
+        if (m && gw__duplicate(r, m, msg)) {
+            rc_counter_inc(r->duplicates);
+            roomcast__v1__room_event__free_unpacked(m, NULL);
+            m = NULL;
         }
-        r->h.event(r->ctx, j->sid, m, idx, &v);
-        j->replayed++;
-        rc_counter_inc(r->replayed);
+        if (m && filter) {
+            struct gw__gather g = {.by_sid = r->by_sid};
+            r->h.each_waiting(r->ctx, m->room, strlen(m->room), gw__gather_sid, &g);
+            for (size_t i = 0; i < g.n; i++)
+                gw__offer(r, g.jobs[i], m, idx, msg);
+            rc_free(g.jobs);
+        }
+        for (gw__job *j = r->active; m && !filter && j; j = j->next)
+            gw__offer(r, j, m, idx, msg);
+        if (m)
+            roomcast__v1__room_event__free_unpacked(m, NULL);
     }
-    if (m)
-        roomcast__v1__room_event__free_unpacked(m, NULL);
     r->next[p] = msg->offset + 1;
     if (r->next[p] >= r->end[p])
         r->done[p] = 1;
@@ -262,6 +308,7 @@ static int gw__join(gw_replay *r, gw__job *j)
         }
     j->next = r->active;
     r->active = j;
+    rc_map_put(r->by_sid, j->sid, strlen(j->sid), j);
     rc_counter_inc(r->joined);
     return 1;
 }
@@ -315,6 +362,7 @@ gw_replay *gw_replay_new(struct event_base *base, const char *brokers, const cha
         return NULL;
     }
     r->q = rd_kafka_queue_get_consumer(r->rk);
+    r->by_sid = rc_map_new();
     r->wake = gw_kwake_new(base, r->q, gw__wake, r);
     r->timer = evtimer_new(base, gw__timer_cb, r);
     rc_counter_family *f = rc_counter_family_new(metrics, "roomcast_gateway_replay_passes_total",
@@ -358,6 +406,7 @@ void gw_replay_free(gw_replay *r)
     rd_kafka_consumer_close(r->rk);
     rd_kafka_destroy(r->rk);
     gw_dedup_free(r->seen);
+    rc_map_free(r->by_sid);
     rc_free(r->topic);
     rc_free(r);
 }

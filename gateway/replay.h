@@ -6,7 +6,10 @@
  * that arrives while a pass is under way joins it when the pass has not gone past where
  * it starts.
  * Replayed events reach the app in partition order, so in order per room; the app
- * decides per socket, as for live events, whether the socket gets them.
+ * decides per socket, as for live events, whether the socket gets them. A pass reads the
+ * whole topic from the oldest `from`, but with each_waiting set it decodes only the events
+ * of rooms a waiting socket is in, and offers each to those sockets alone: a wave of
+ * thousands of recoveries over minutes of traffic costs what their own rooms carried.
  *
  * Duplicates (dedup.h): of the copies of a (room, id) only the first is replayed: the
  * first in this pass, unless the live delivery saw an earlier one (delivered then, or
@@ -30,6 +33,11 @@ typedef struct {
                   const gw_vector *vector);
     /* The replay of sid, up to `to`, is complete (ok) or failed (timeout, offsets gone). */
     void (*done)(void *ctx, const char *sid, int ok, size_t replayed, const gw_vector *to);
+    /* Optional: calls fn(sid, arg) for each local socket in room[0..len) ("*": every
+     * socket) that is waiting for its replay and returns how many; with fn NULL it may
+     * stop at the first. NULL: every socket of the pass is offered every event. */
+    size_t (*each_waiting)(void *ctx, const char *room, size_t len,
+                           void (*fn)(const char *sid, void *arg), void *arg);
 } gw_replay_handlers;
 
 /* live: the live delivery's seen set (delivery.h), or NULL. max_jobs: replays queued or

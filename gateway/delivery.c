@@ -40,7 +40,7 @@ struct gw_delivery {
     gw_frame *frame;
     Roomcast__V1__RoomEvent *cur;
     gw_dedup *seen;
-    rc_counter *ev_delivered, *ev_no_member, *ev_invalid, *ev_duplicate, *deliveries;
+    rc_counter *ev_delivered, *ev_no_member, *ev_covered, *ev_invalid, *ev_duplicate, *deliveries;
     rc_histogram *latency, *offset_bytes;
     rc_gauge_family *position;
 };
@@ -285,6 +285,10 @@ static void gw__delivery_message(gw_delivery *d, rd_kafka_message_t *msg)
         rc_counter_add(d->deliveries, n);
         if (m->produced_at_us > 0)
             rc_histogram_observe(d->latency, (double)(rc_now_us() - m->produced_at_us) / 1e6);
+    } else if (d->has_member && d->has_member(d->ctx, m->room, strlen(m->room))) {
+        /* decoded for nothing: its local members had it through an earlier room of the
+           same event (or sent it); a cost of one copy per room, not of other gateways */
+        rc_counter_inc(d->ev_covered);
     } else {
         rc_counter_inc(d->ev_no_member);
     }
@@ -411,6 +415,7 @@ gw_delivery *gw_delivery_new(struct event_base *base, const gw_delivery_config *
         "Room events read from the room topic, by what became of them", "result");
     d->ev_delivered = rc_counter_get(evs, "delivered");
     d->ev_no_member = rc_counter_get(evs, "no_local_member");
+    d->ev_covered = rc_counter_get(evs, "already_delivered");
     d->ev_invalid = rc_counter_get(evs, "invalid");
     d->ev_duplicate = rc_counter_get(evs, "duplicate");
     d->seen = gw_dedup_new(cfg->dedup_max, cfg->dedup_window_ms);

@@ -62,7 +62,8 @@ void gw_delivery_free(gw_delivery *d);
 /* Says whether any local socket is in room[0..len) ("*": any socket at all). Room events
  * are keyed by their room (CONTRACT §5), so with a filter set an event whose key names a
  * room with no local member is counted as no_local_member and dropped before it is
- * decoded: most events, once there are many gateways. */
+ * decoded: most events, once there are many gateways. One whose local members all had it
+ * through an earlier room of the same event is counted as already_delivered. */
 typedef int (*gw_member_fn)(void *ctx, const char *room, size_t len);
 void gw_delivery_set_filter(gw_delivery *d, gw_member_fn fn);
 /* A control record (RoomEvent.control set, gateway/control.h) goes to fn instead of being

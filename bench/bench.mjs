@@ -6,6 +6,8 @@
 // --perf DIR records perf profiles of the servers during scenarios 1, 2 and 5 (bench/profile).
 // Writes OUT/results[-quick].json and OUT/results[-quick].md and the PNG plots, and prints
 // one JSON line last: throughput_ratio, memory_ratio, p99_ms, connects_per_s and the rest.
+// Scenario 6 (the cluster, roomcast only, bench/cluster.mjs) runs only when named
+// (--only s6) and has its own files: OUT/cluster[-quick].{json,md} and its plots.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -14,6 +16,8 @@ import { openFilesLimit } from "./lib.mjs";
 import { KAFKA_JVM_OPTS, Roomcast, SocketIO, passedSettings, startKafka, stopKafka, startRedis } from "./systems.mjs";
 import * as S from "./scenarios.mjs";
 import { writeReport } from "./report.mjs";
+import { cluster, clusterPlan } from "./cluster.mjs";
+import { clusterSummary } from "./cluster-report.mjs";
 import { summarize } from "./summary.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -21,7 +25,7 @@ const argv = process.argv.slice(2);
 const opt = (name, dflt) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : dflt; };
 const quick = argv.includes("--quick");
 const only = opt("--only", "s1,s2,s2d,s3,s4,s5").split(",");
-const systems = opt("--systems", "roomcast,socketio").split(",");
+const systems = opt("--systems", only.every((k) => k === "s6") ? "roomcast" : "roomcast,socketio").split(",");
 const out = path.resolve(opt("--out", path.join(root, "docs/benchmarks")));
 const tag = opt("--tag", quick ? "results-quick" : "results");
 const bin = path.resolve(opt("--bin", path.join(root, "build/bin")));
@@ -46,6 +50,7 @@ const plan = quick ? {
   s4: { target: fit(30000), concurrency: 256 },
   s5: { roomcast: 2000000, socketio: 300000 },
 };
+plan.s6 = clusterPlan(quick, nofile);
 
 // --set s2.seconds=5 (repeatable) overrides one number of the plan; a list takes "+":
 // --set s2.rates=2000+5000
@@ -119,14 +124,24 @@ async function main() {
     await run("s3", S.idleMemory, () => plan.s3);
     await run("s4", S.storm, () => plan.s4);
     await run("s5", S.noMember, (name) => ({ events: plan.s5[name] }));
+    await run("s6", cluster, () => plan.s6, ["roomcast"]);
   } finally {
     if (redis) await redis.child.stop("SIGTERM");
     if (kafka && !kafka.reused) stopKafka(root, path.join(tmp, "kafka"));
     fs.rmSync(tmp, { recursive: true, force: true });
   }
   results.finished = new Date().toISOString();
-  results.summary = summarize(results);
   fs.mkdirSync(out, { recursive: true });
+  const s6 = results.scenarios.s6;
+  if (s6) {
+    delete results.scenarios.s6;
+    const ctag = only.length === 1 && argv.includes("--tag") ? tag : quick ? "cluster-quick" : "cluster";
+    const c = { ...results, tag: ctag, kind: "cluster", plan: { s6: plan.s6 }, scenarios: { s6 } };
+    fs.writeFileSync(path.join(out, `${ctag}.json`), JSON.stringify(c, null, 1) + "\n");
+    writeReport(c, out, ctag, root);
+    if (!Object.keys(results.scenarios).length) return process.stdout.write(JSON.stringify(clusterSummary(c)) + "\n");
+  }
+  results.summary = summarize(results);
   fs.writeFileSync(path.join(out, `${tag}.json`), JSON.stringify(results, null, 1) + "\n");
   writeReport(results, out, tag, root);
   process.stdout.write(JSON.stringify(results.summary) + "\n");

@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { execFile } from "node:child_process";
 
-function libsDir(root) {
+export function libsDir(root) {
   const pom = fs.readFileSync(path.join(root, "tests/kafka/pom.xml"), "utf8");
   const version = pom.match(/<kafka.version>(.*)<\/kafka.version>/)[1];
   const cache = process.env.ROOMCAST_CACHE || path.join(os.homedir(), ".cache/roomcast");

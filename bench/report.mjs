@@ -12,10 +12,11 @@ import path from "node:path";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { highestRate, summarize } from "./summary.mjs";
+import { clusterSummary, writeClusterReport } from "./cluster-report.mjs";
 
-const fmt = (v, d = 0) => (v == null || Number.isNaN(v) ? "—" : Number(v).toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d }));
+export const fmt = (v, d = 0) => (v == null || Number.isNaN(v) ? "—" : Number(v).toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d }));
 const ratio = (a, b, d = 2) => (a && b ? `${fmt(a / b, d)}×` : "—");
-const table = (head, rows) => [`| ${head.join(" | ")} |`, `|${head.map((h, i) => (i ? "---:" : "---")).join("|")}|`,
+export const table = (head, rows) => [`| ${head.join(" | ")} |`, `|${head.map((h, i) => (i ? "---:" : "---")).join("|")}|`,
   ...rows.map((r) => `| ${r.join(" | ")} |`)];
 const RATES = [1000, 2000, 5000, 10000, 20000];
 
@@ -167,7 +168,7 @@ function cdf(h) {
   return h.buckets.map(([lo, n]) => { seen += n; return [lo / 1000, seen / h.n]; });
 }
 
-function plot(out, name, script, data) {
+export function plot(out, name, script, data) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "roomcast-plot-"));
   try {
     const files = {};
@@ -226,6 +227,7 @@ export function replaceSection(file, tag, body) {
 }
 
 export function writeReport(r, out, tag, root) {
+  if (r.kind === "cluster") return writeClusterReport(r, out, tag, root); // scenario 6
   fs.writeFileSync(path.join(out, `${tag}.md`), markdown(r));
   plots(r, out, tag);
   if (root && !r.quick)
@@ -265,7 +267,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   } else {
     const file = path.resolve(args[0] ?? "docs/benchmarks/results.json");
     const r = JSON.parse(fs.readFileSync(file, "utf8"));
-    r.summary = summarize(r);
+    r.summary = r.kind === "cluster" ? clusterSummary(r) : summarize(r);
     writeReport(r, path.dirname(file), r.tag, root);
     process.stdout.write(JSON.stringify(r.summary) + "\n");
   }

@@ -35,9 +35,11 @@
 
 static void gw__conn_read_cb(struct bufferevent *bev, void *arg);
 static void gw__conn_write_cb(struct bufferevent *bev, void *arg);
+static void gw__conn_write_now(gw_conn *c);
 static void gw__conn_event_cb(struct bufferevent *bev, short what, void *arg);
 static void gw__conn_deadline(gw_conn *c, long ms);
 
+#define GW_WRITE_MAX 16384 /* one write at most, as libevent's bufferevents do */
 #define GW_TRIM_BYTES (16u << 20) /* freed connection buffers that make a trim worth it */
 
 /* ---- the safe point ---------------------------------------------------------------- */
@@ -57,8 +59,16 @@ static void gw__engine_safe_point(evutil_socket_t fd, short what, void *arg)
         gw__session_finish(s);
     }
     gw_conn *c;
+    while ((c = LIST_FIRST(&e->write_conns))) {
+        LIST_REMOVE(c, write_link);
+        c->write_due = 0;
+        if (!c->dead)
+            gw__conn_write_now(c);
+    }
     while ((c = LIST_FIRST(&e->dead_conns))) {
         LIST_REMOVE(c, dead_link);
+        if (c->write_due)
+            LIST_REMOVE(c, write_link);
         LIST_REMOVE(c, link);
         e->freed_since_trim += evbuffer_get_length(bufferevent_get_output(c->bev)) +
                                evbuffer_get_length(bufferevent_get_input(c->bev));
@@ -77,6 +87,58 @@ static void gw__engine_safe_point(evutil_socket_t fd, short what, void *arg)
 void gw__engine_schedule(gw_engine *e)
 {
     event_active(e->safe_point, EV_TIMEOUT, 0);
+}
+
+/* ---- corked WebSocket output --------------------------------------------------------- */
+
+/* Whatever a corked connection's output gains is written at the next safe point. */
+static void gw__conn_out_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+    gw_conn *c = arg;
+    (void)buf;
+    if (!info->n_added || c->write_due || c->dead || !c->corked)
+        return;
+    c->write_due = 1;
+    LIST_INSERT_HEAD(&c->e->write_conns, c, write_link);
+    gw__engine_schedule(c->e);
+}
+
+/* Writes what the kernel takes now, at most GW_WRITE_MAX as the bufferevent would; its
+ * EV_WRITE takes over only for the rest (a client reading slower than it is sent to, or a
+ * large backlog), and gives back once drained. */
+static void gw__conn_write_now(gw_conn *c)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (evbuffer_get_length(out) == 0)
+        return;
+    /* a socket bufferevent keeps its output's front frozen against anyone but itself:
+       thawed for this write, as its own write callback does */
+    evbuffer_unfreeze(out, 1);
+    int n = evbuffer_write_atmost(out, bufferevent_getfd(c->bev), GW_WRITE_MAX);
+    evbuffer_freeze(out, 1);
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        gw__conn_close(c); /* the peer is gone (EPIPE, ECONNRESET) */
+        return;
+    }
+    if (evbuffer_get_length(out))
+        bufferevent_enable(c->bev, EV_WRITE);
+    else
+        gw__conn_write_cb(c->bev, c); /* drained: what the bufferevent would have said */
+}
+
+static void gw__conn_cork(gw_conn *c)
+{
+    if (c->e->cfg.tls)
+        return; /* TLS writes through its own bufferevent */
+    c->corked = 1;
+    bufferevent_disable(c->bev, EV_WRITE);
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    evbuffer_add_cb(out, gw__conn_out_cb, c);
+    if (evbuffer_get_length(out) && !c->write_due) { /* the 101 answer, already queued */
+        c->write_due = 1;
+        LIST_INSERT_HEAD(&c->e->write_conns, c, write_link);
+        gw__engine_schedule(c->e);
+    }
 }
 
 /* ---- engine -------------------------------------------------------------------------- */
@@ -117,6 +179,7 @@ gw_engine *gw_engine_new(struct event_base *base, const gw_engine_config *cfg)
     LIST_INIT(&e->dead_conns);
     LIST_INIT(&e->dead_sessions);
     LIST_INIT(&e->flush_sessions);
+    LIST_INIT(&e->write_conns);
     e->safe_point = event_new(base, -1, 0, gw__engine_safe_point, e);
     LIST_INIT(&e->watched);
     e->watch_timer = event_new(base, -1, EV_PERSIST, gw__watch_cb, e);
@@ -396,6 +459,7 @@ void gw__conn_become_ws(gw_conn *c, const char *accept_key)
     ws_reader_init(&c->ws, c->e->cfg.max_payload, 1);
     /* liveness is the heartbeat's job now, and the output's the slow-client bounds' */
     bufferevent_set_timeouts(c->bev, NULL, NULL);
+    gw__conn_cork(c);
     if (c->read_paused) {
         c->read_paused = 0;
         bufferevent_enable(c->bev, EV_READ);
@@ -767,6 +831,8 @@ static void gw__conn_read_cb(struct bufferevent *bev, void *arg)
 static void gw__conn_write_cb(struct bufferevent *bev, void *arg)
 {
     gw_conn *c = arg;
+    if (c->corked && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+        bufferevent_disable(bev, EV_WRITE); /* drained: the safe point writes again */
     if (c->close_after_write && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
         gw__conn_close(c);
     } else if (c->state == GW_CONN_HTTP && !c->dead) {

@@ -61,8 +61,14 @@ struct gw_conn {
     char *relay_proof;        /* a relayed request: the proof header its answer carries;
                                  FORWARD: the proof the owner's answer must carry */
     int64_t fwd_started_us;
+    /* WS over plain TCP: written by the engine at the safe point (one write for all that
+       the loop turn queued) with the bufferevent's EV_WRITE off, so a delivery costs no
+       epoll_ctl; EV_WRITE is on only while the kernel takes less than was queued */
+    uint8_t corked;
+    uint8_t write_due; /* on e->write_conns */
     LIST_ENTRY(gw_conn) link;
     LIST_ENTRY(gw_conn) dead_link;
+    LIST_ENTRY(gw_conn) write_link;
 };
 
 typedef enum { GW_TRANSPORT_POLLING, GW_TRANSPORT_WS } gw_transport;
@@ -131,6 +137,7 @@ struct gw_engine {
     LIST_HEAD(, gw_conn) dead_conns;
     LIST_HEAD(, gw_session) dead_sessions;
     LIST_HEAD(, gw_session) flush_sessions;
+    LIST_HEAD(, gw_conn) write_conns; /* corked WebSockets with output to write */
     LIST_HEAD(, gw_session) watched; /* sessions over the soft output limit */
     struct event *watch_timer;
     struct evdns_base *dns; /* for owners named by host name (compose service names) */

@@ -92,9 +92,11 @@ test("2. a closing WebSocket whose client reads nothing is dropped at ROOMCAST_C
   try {
     const c = await wsOpen(gw.port, "/socket.io/?EIO=4&transport=websocket");
     c.pause();
-    // 3 MB of pongs wait in its output (under the 8 MB bound); then it misses a ping
+    // 6 MB of pongs: the kernel's buffers for a client that reads nothing take about 4 MB
+    // (the sender's, autotuned on loopback), the rest waits in the gateway's output (under
+    // the 8 MB bound); then it misses a ping
     const ping = wsFrame(9, Buffer.alloc(125, 0x70));
-    await pump(c.sock, 3 * MB, () => Buffer.concat(Array.from({ length: 1024 }, () => ping)));
+    await pump(c.sock, 6 * MB, () => Buffer.concat(Array.from({ length: 1024 }, () => ping)));
     await waitFor("the session ended by ping timeout", async () =>
       (await metric(gw.adminPort, "roomcast_gateway_ping_timeouts_total")) >= 1, 5000);
     await waitFor("the closing connection dropped", async () =>

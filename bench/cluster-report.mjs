@@ -11,6 +11,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fmt, plot, replaceSection, table } from "./report.mjs";
+import { writeScaling } from "./scaling.mjs";
 
 const ms = (h, q) => fmt(h?.[`${q}_ms`], 2);
 const pct = (x) => (x == null ? "—" : `${fmt(100 * x, 1)} %`);
@@ -103,6 +104,27 @@ function perGatewayTable(m) {
       fmt(m.per_gateway.reduce((a, g) => a + g.cpu_share * 1000, 0), 1), fmt(m.cpu_us_per_domain_event.gateways, 1), "", "", ""]]));
 }
 
+// What a room event costs a gateway that drops it, and the broker per reader.
+function costSection(s) {
+  const out = [];
+  const fl = s.steps.filter((st) => st.flood);
+  if (fl.length) out.push(`A flood of ${fmt(s.plan.flood)} room events for 1 000 rooms nobody is in, read by every gateway ` +
+    "(with its clients connected): each gateway's CPU from the first produce to its last drop.", "",
+  ...table(["gateways", "per gateway: CPU-s", "per gateway: µs per dropped event", "per gateway: seconds", "broker CPU-s", "broker bytes out (room topic)"],
+    fl.map((st) => [fmt(st.gateways), st.flood.per_gateway.map((g) => fmt(g.cpu_s, 2)).join(" · "),
+      st.flood.per_gateway.map((g) => fmt((g.cpu_s / g.dropped) * 1e6, 2)).join(" · "),
+      fmt(mean(st.flood.per_gateway.map((g) => g.seconds)), 2), fmt(st.flood.bus_cpu_s, 2), fmt(st.flood.broker?.bytes_out_rooms)])), "");
+  const b = s.broker;
+  if (b) out.push(`The broker alone: ${fmt(b.written.events)} room events written to a topic nobody reads ` +
+    `(${fmt(b.written.bus_cpu_s, 2)} broker CPU-s, ${fmt(b.written.broker?.bytes_in_rooms)} bytes in), then read whole by ` +
+    "1, 3 and 6 readers at once with the gateway's consumer settings, nothing else producing:", "",
+  ...table(["readers", "broker CPU-s", "µs per event per reader", "bytes out", "bytes out per event per reader", "Fetch requests", "seconds"],
+    b.reads.map((x) => [fmt(x.readers), fmt(x.bus_cpu_s, 2), fmt((x.bus_cpu_s / (x.readers * x.events)) * 1e6, 3),
+      fmt(x.broker?.bytes_out_rooms), fmt(x.broker ? x.broker.bytes_out_rooms / (x.readers * x.events) : null, 1),
+      fmt(x.broker?.requests?.Fetch), fmt(x.wall_seconds, 2)])), "");
+  return out;
+}
+
 function memoryTable(s) {
   return table(["gateway", "connections", "RSS before clients (KiB)", "RSS after (KiB)", "RSS bytes / connection",
     "private bytes / connection"], (s.memory ?? []).map((x) => [String(x.gateway), fmt(x.connections), fmt(x.baseline_kib.rss),
@@ -168,6 +190,7 @@ export function clusterMarkdown(r) {
     ...sweepTable(s), "", `![discards as gateways are added](${r.tag}-sweep.png)`, "",
     "Idle CPU (no traffic, connections held, pings every 25 s): " +
     s.steps.map((st) => `${st.gateways} gateways ${fmt(mean(st.idle.per_gateway.map((g) => g.cpu_s / st.idle.seconds * 1000)), 1)} ms/s each`).join("; ") + ".", "",
+    "## What a room event costs: each gateway dropping it, the broker per reader", "", ...costSection(s),
     "## Memory per connection", "", "Each gateway's memory before its clients and 2 s after they all connected " +
     "(authenticated, three rooms each).", "", ...memoryTable(s), "",
     "## Broadcast to every socket", "", "Room `*` (`system.announcement`'s route), closed loop: `window` broadcasts in flight, " +
@@ -231,5 +254,6 @@ export function writeClusterReport(r, out, tag, root) {
   plots(r, out, tag);
   if (root && !r.quick) {
     replaceSection(path.join(root, "docs/benchmarks/README.md"), tag, summaryMarkdown(r));
+    writeScaling(root, r);
   }
 }

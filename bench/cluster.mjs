@@ -10,6 +10,12 @@
 //              deliveries / expected, CPU per gateway, each gateway's room events by fate
 //              (delivered / already_delivered / no_local_member: dropped by key, unread),
 //              and the broker's CPU, requests and bytes out;
+//              Then a flood of room events for rooms nobody joined, read by every gateway:
+//              each gateway's CPU per event dropped by key;
+//   broker     the same flood written to a topic nobody reads (the broker's CPU to take
+//              it in), then read whole by 1, 3 and 6 readers with the gateway's consumer
+//              settings and nothing else running (its CPU and bytes per event per reader):
+//              the costs that grow with gateways × the cluster's rate;
 //   broadcast  at the full size, a broadcast to every socket (room "*"), closed loop with
 //              plan.windows events in flight, as scenario 1;
 //   kill       marketplace traffic again (audited: each client knows what it is owed),
@@ -33,9 +39,9 @@ export function clusterPlan(quick, nofile) {
   const gateways = 6, fit = Math.floor((nofile - 600) / (1 + 1 / (gateways - 1)));
   return quick
     ? { steps: [1, 2, 4, 6], per_gateway: Math.min(2000, fit), rate: 2000, seconds: 4, idle_seconds: 2,
-      windows: [1, 8], broadcast_seconds: 3, kill_seconds: 12, kill_at: 4, partitions: 4 }
+      windows: [1, 8], broadcast_seconds: 3, kill_seconds: 12, kill_at: 4, partitions: 4, flood: 200000 }
     : { steps: [1, 2, 4, 6], per_gateway: Math.min(15833, fit), rate: 2000, seconds: 10, idle_seconds: 5,
-      windows: [1, 8], broadcast_seconds: 8, kill_seconds: 20, kill_at: 6, partitions: 4 };
+      windows: [1, 8], broadcast_seconds: 8, kill_seconds: 20, kill_at: 6, partitions: 4, flood: 1000000 };
 }
 
 const GW_METRICS = {
@@ -129,6 +135,12 @@ export class Cluster {
       env: rc.env({ ROOMCAST_ADMIN_LISTEN: `127.0.0.1:${this.fanoutAdmin}`, ROOMCAST_FANOUT_GROUP: `${rc.prefix}fanout` }) });
     await waitFor("fanout ready", async () => (await httpText(`http://127.0.0.1:${this.fanoutAdmin}/readyz`)).status === 200, 60000);
     this.prod = rc.producer();
+    // the same topics under another prefix, read by nobody: what a flood costs the broker
+    // to take in, apart from what readers cost it
+    this.scratchPrefix = `${rc.prefix}scratch.`;
+    execFileSync(rc.bin("roomcast"), ["topics", "create", "--partitions", "1", "--rooms-partitions", String(this.plan.partitions)],
+      { env: rc.env({ ROOMCAST_TOPIC_PREFIX: this.scratchPrefix }), stdio: ["ignore", "ignore", "pipe"] });
+    this.scratch = new Child("kproduce-scratch", rc.bin("roomcast-kproduce"), ["--brokers", rc.ctx.brokers, "--prefix", this.scratchPrefix], { env: rc.env() });
     this.caster = new Child("kproduce*", rc.bin("roomcast-kproduce"), ["--brokers", rc.ctx.brokers, "--prefix", rc.prefix, "--room", "*"], { env: rc.env() });
   }
 
@@ -233,6 +245,58 @@ export class Cluster {
       broker: brokerDelta(q0, q1, this.roomsTopic) };
   }
 
+  // The broker's side of gateways × rate: `events` room events written to the scratch
+  // topic, then read whole by each count of readers in turn (roomcast-kproduce `read`,
+  // the gateway's consumer settings), nothing else producing meanwhile.
+  async broker(events, counts) {
+    const out = { written: await this.flood(events, true), reads: [] };
+    for (const n of counts) {
+      const rs = Array.from({ length: n }, (_, i) => new Child(`reader${i}`, this.rc.bin("roomcast-kproduce"),
+        ["--brokers", this.rc.ctx.brokers, "--prefix", this.scratchPrefix], { env: this.rc.env() }));
+      try {
+        await sleep(300);
+        const q0 = await brokerSnapshot(this.rc.ctx.root, this.rc.ctx.jmxPort);
+        const b0 = cpuSeconds(this.rc.ctx.kafkaPid), t0 = Date.now();
+        for (const r of rs) r.send(`read ${events} ${this.plan.partitions}`);
+        const done = await Promise.all(rs.map((r) => r.nextType("done", 300000)));
+        const b1 = cpuSeconds(this.rc.ctx.kafkaPid), wall = (Date.now() - t0) / 1000;
+        const q1 = await brokerSnapshot(this.rc.ctx.root, this.rc.ctx.jmxPort);
+        out.reads.push({ readers: n, events, wall_seconds: r3(wall), bus_cpu_s: r3(b1 - b0),
+          consumed: done.reduce((a, d) => a + d.consumed, 0), bytes_consumed: done.reduce((a, d) => a + d.bytes, 0),
+          broker: brokerDelta(q0, q1, `${this.scratchPrefix}roomcast.rooms`) });
+      } finally {
+        for (const r of rs) { r.send("quit"); await r.stop("SIGTERM"); }
+      }
+    }
+    return out;
+  }
+
+  // `events` room events for 1 000 rooms nobody is in, as fast as the producer goes, to
+  // the room topic (every gateway reads and drops them by key) or, with scratch, to a
+  // topic nobody reads. CPU from the first produce to the last gateway's last drop.
+  async flood(events, scratch = false) {
+    const gws = scratch ? [] : this.live(), prod = scratch ? this.scratch : this.prod;
+    const d0 = await Promise.all(gws.map((g) => gatewayMetrics(g.admin)));
+    const q0 = await brokerSnapshot(this.rc.ctx.root, this.rc.ctx.jmxPort);
+    const c0 = this.cpu(), t0 = Date.now();
+    prod.send(`flood ${events} 1000`);
+    const done = await prod.nextType("done", 300000);
+    const c1 = [];
+    await waitFor("every gateway dropped the flood", async () => {
+      for (const [i, g] of gws.entries())
+        if (c1[i] === undefined && (await gatewayMetrics(g.admin)).no_local_member - d0[i].no_local_member >= events)
+          c1[i] = [cpuSeconds(g.pid), Date.now()];
+      return c1.filter((x) => x).length === gws.length;
+    }, 120000, 100).catch(() => {});
+    const cb = this.cpu(), wall = (Date.now() - t0) / 1000;
+    const q1 = await brokerSnapshot(this.rc.ctx.root, this.rc.ctx.jmxPort);
+    const d1 = await Promise.all(gws.map((g) => gatewayMetrics(g.admin)));
+    return { events, readers: gws.length, produce_seconds: done.seconds, wall_seconds: r3(wall),
+      bus_cpu_s: r3(cb.bus - c0.bus), broker: brokerDelta(q0, q1, scratch ? `${this.scratchPrefix}roomcast.rooms` : this.roomsTopic),
+      per_gateway: gws.map((g, i) => ({ gateway: g.k, dropped: d1[i].no_local_member - d0[i].no_local_member,
+        cpu_s: c1[i] ? r3(c1[i][0] - c0.gateways[g.k]) : null, seconds: c1[i] ? r3((c1[i][1] - t0) / 1000) : null })) };
+  }
+
   // A broadcast to every socket, closed loop: `window` events in flight, one more sent each
   // time every socket has received one (scenario 1's method, over all load generators).
   async broadcast(window, seconds) {
@@ -299,7 +363,7 @@ export class Cluster {
     for (const g of gws) g.lg.send("progress 100");
     const others = gws.filter((g) => g !== v);
     const m0 = await Promise.all(others.map((g) => gatewayMetrics(g.admin)));
-    const c0 = this.cpu();
+    const c0 = this.cpu(), t0 = Date.now();
     this.prod.send(`rate ${rate} ${seconds} ${chats} audit`);
     await sleep(killAt * 1000);
     // the balancer's health check takes the lost gateway out: reconnections go to the others
@@ -308,7 +372,7 @@ export class Cluster {
     v.child.child.kill("SIGKILL");
     v.alive = false;
     const done = await this.prod.nextType("done", (seconds + 120) * 1000);
-    const c1 = this.cpu();
+    const c1 = this.cpu(), cpuWindow = (Date.now() - t0) / 1000;
     // a marker after the audited range: once every client has its share of it, whatever
     // the range owed them has had its chance to arrive
     this.prod.send(`rate ${rate} 2 ${chats} audit`);
@@ -335,10 +399,10 @@ export class Cluster {
       recovery: { ...rec, reconnect_time: withoutBuckets(rec.reconnect_time), reconnect_time_hist: rec.reconnect_time },
       audit: { all: tally("all"), by_outcome: byOutcome },
       survivors: others.map((g, i) => ({ gateway: g.k, ...delta(m0[i], m1[i]), sockets: m1[i].sockets,
-        cpu_s: r3(c1.gateways[g.k] - c0.gateways[g.k]) })),
+        cpu_s: r3(c1.gateways[g.k] - c0.gateways[g.k]) })), // over cpu_window_seconds
       latency: mergeHists(reps.map((r) => r.latency)),
       latency_victims: reps[gws.indexOf(v)].latency,
-      loadgen_cpu_s: loadgenCpu, phase_seconds: reps[0].seconds,
+      loadgen_cpu_s: loadgenCpu, phase_seconds: reps[0].seconds, cpu_window_seconds: r3(cpuWindow),
       series: killSeries(series, killUs),
     };
   }
@@ -346,7 +410,7 @@ export class Cluster {
   async stop() {
     for (const g of this.gateways) { g.lg.send("quit"); }
     await Promise.all(this.gateways.map((g) => g.lg.stop("SIGTERM")));
-    for (const c of [this.prod, this.caster]) { c?.send("quit"); await c?.stop("SIGTERM"); }
+    for (const c of [this.prod, this.caster, this.scratch]) { c?.send("quit"); await c?.stop("SIGTERM"); }
     await Promise.all(this.gateways.map((g) => g.child.stop("SIGKILL")));
     await this.fanout?.stop("SIGINT");
   }
@@ -390,9 +454,14 @@ export async function cluster(ctx, rc, plan) {
       const idle = await c.idle(plan.idle_seconds);
       process.stderr.write(`bench: s6 ${n} gateways: marketplace at ${plan.rate}/s\n`);
       const marketplace = await c.marketplace(plan.rate, plan.seconds);
-      out.steps.push({ gateways: n, connections: n * plan.per_gateway, memory_new: memory, idle, marketplace });
+      const flood = plan.flood ? await c.flood(plan.flood) : null;
+      out.steps.push({ gateways: n, connections: n * plan.per_gateway, memory_new: memory, idle, marketplace, flood });
     }
     out.memory = c.gateways.map((g) => g.memory);
+    if (plan.flood) {
+      process.stderr.write("bench: s6 broker: a flood written, then read by 1, 3, 6 readers\n");
+      out.broker = await c.broker(plan.flood, [1, 3, 6]);
+    }
     out.broadcast = [];
     for (const w of plan.windows) {
       process.stderr.write(`bench: s6 broadcast, window ${w}\n`);

@@ -22,9 +22,12 @@
  *                    (scenario 6); "done" names the first and last seq either way.
  *   flood N ROOMS    N RoomEvents for rooms nobody-0..ROOMS-1 as fast as librdkafka takes
  *                    them (scenario 5: rooms with no member on the gateway)
+ *   read N PARTS     consume N room events from the start of the room topic's PARTS
+ *                    partitions with the gateway's consumer settings, and nothing else
+ *                    (scenario 6: what one more reading gateway costs the broker)
  *   quit             (or end of input) flush and exit
  * rate and flood answer with one JSON line {"type":"done",...} once every message is
- * acknowledged by the broker. */
+ * acknowledged by the broker; read once it has consumed N. */
 #include <getopt.h>
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
@@ -197,6 +200,42 @@ static void cmd_flood(long n, long rooms)
     done("flood", n, start);
 }
 
+static void cmd_read(long n, int parts)
+{
+    char err[512];
+    rd_kafka_conf_t *conf = rc_kafka_reader_conf_new(P.brokers, "roomcast-kproduce-reader");
+    rc_kafka_set(conf, "fetch.wait.max.ms", "100"); /* as gateway/delivery.c */
+    rc_kafka_set(conf, "queued.max.messages.kbytes", "65536");
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    if (!rk) {
+        fprintf(stderr, "roomcast-kproduce: %s\n", err);
+        exit(1);
+    }
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(parts);
+    for (int p = 0; p < parts; p++)
+        rd_kafka_topic_partition_list_add(list, P.rooms_topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_assign(rk, list);
+    rd_kafka_topic_partition_list_destroy(list);
+    int64_t start = now_us();
+    long got = 0, bytes = 0;
+    while (got < n) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 1000);
+        if (!m)
+            continue;
+        if (!m->err) {
+            got++;
+            bytes += (long)m->len;
+        }
+        rd_kafka_message_destroy(m);
+    }
+    double secs = (double)(now_us() - start) / 1e6;
+    printf("{\"type\":\"done\",\"what\":\"read\",\"consumed\":%ld,\"bytes\":%ld,\"seconds\":%.3f}\n", got,
+           bytes, secs);
+    fflush(stdout);
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {{"brokers", 1, 0, 'b'},
@@ -246,6 +285,8 @@ int main(int argc, char **argv)
             cmd_rate(a, b, c, strstr(line, "direct") != NULL, strstr(line, "audit") != NULL);
         else if (sscanf(line, "flood %ld %ld", &a, &b) == 2 && b > 0)
             cmd_flood(a, b);
+        else if (sscanf(line, "read %ld %ld", &a, &b) == 2 && b > 0 && b <= 1024)
+            cmd_read(a, (int)b);
         else if (!strncmp(line, "quit", 4))
             break;
     }

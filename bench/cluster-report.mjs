@@ -133,9 +133,10 @@ function memoryTable(s) {
 
 function broadcastTable(s) {
   return table(["window", "sockets", "broadcasts", "delivered / expected", "deliveries / s", "p50 ms", "p99 ms",
-    "p99 per gateway (ms)", "deliveries / gateway CPU-s"], (s.broadcast ?? []).map((b) => [fmt(b.window), fmt(b.sockets),
+    "p99 per gateway (ms)", "deliveries / gateway CPU-s", "CPU-s: gateways / load generators"], (s.broadcast ?? []).map((b) => [fmt(b.window), fmt(b.sockets),
     fmt(b.events), fmt(b.delivered_share, 4), fmt(b.deliveries_per_s), ms(b.latency, "p50"), ms(b.latency, "p99"),
-    b.per_gateway.map((g) => fmt(g.latency?.p99_ms, 1)).join(" · "), fmt(b.deliveries_per_gateway_cpu_s)]));
+    b.per_gateway.map((g) => fmt(g.latency?.p99_ms, 1)).join(" · "), fmt(b.deliveries_per_gateway_cpu_s),
+    `${fmt(b.cpu_s.gateways, 2)} / ${fmt(b.per_gateway.reduce((a, g) => a + g.loadgen_cpu_s, 0), 2)} in ${fmt(b.seconds, 1)} s`]));
 }
 
 function killSection(s) {
@@ -151,6 +152,8 @@ function killSection(s) {
       ["not recovered (new session)", fmt(rec.not_recovered)], ["still down at the end", fmt(rec.down)],
       ["reconnection attempts", `${fmt(rec.attempts)} (failed: ${Object.entries(rec.failed_attempts).filter(([, v]) => v).map(([w, v]) => `${w} ${fmt(v)}`).join(", ") || "none"})`],
       ["drop → CONNECT reply, p50 / p99 / max", `${ms(rec.reconnect_time, "p50")} / ${ms(rec.reconnect_time, "p99")} / ${ms(rec.reconnect_time, "max")} ms`],
+      ["of which the last attempt (TCP connect → CONNECT reply), p50 / p99 / max", rec.handshake_time ?
+        `${ms(rec.handshake_time, "p50")} / ${ms(rec.handshake_time, "p99")} / ${ms(rec.handshake_time, "max")} ms` : "—"],
       ["events owed to all clients (audited range)", fmt(a.owed)], ["received", fmt(a.received)],
       ["lost", `${fmt(a.lost)} (clients with a loss: ${fmt(a.clients_with_loss)})`],
       ["duplicated", `${fmt(a.duplicated)} (clients: ${fmt(a.clients_with_duplicates)})`], ["received but not owed", fmt(a.unexpected)],
@@ -252,8 +255,14 @@ function summaryMarkdown(r) {
 export function writeClusterReport(r, out, tag, root) {
   fs.writeFileSync(path.join(out, `${tag}.md`), clusterMarkdown(r));
   plots(r, out, tag);
-  if (root && !r.quick) {
+  // the docs follow the committed results only: a run written elsewhere, or under
+  // another tag, leaves them alone
+  if (root && !r.quick && tag === "cluster" && path.resolve(out) === path.join(root, "docs/benchmarks")) {
     replaceSection(path.join(root, "docs/benchmarks/README.md"), tag, summaryMarkdown(r));
-    writeScaling(root, r);
+    try {
+      writeScaling(root, r);
+    } catch (e) {
+      process.stderr.write(`bench: docs/scaling.md not regenerated: ${e.message}\n`);
+    }
   }
 }

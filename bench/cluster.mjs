@@ -396,7 +396,8 @@ export class Cluster {
     return {
       gateways: gws.length, connections: chats, victim, killed_at_s: killAt, rate, seconds, produced: done.produced,
       victim_clients: this.plan.per_gateway,
-      recovery: { ...rec, reconnect_time: withoutBuckets(rec.reconnect_time), reconnect_time_hist: rec.reconnect_time },
+      recovery: { ...rec, reconnect_time: withoutBuckets(rec.reconnect_time), reconnect_time_hist: rec.reconnect_time,
+        handshake_time: withoutBuckets(rec.handshake_time) },
       audit: { all: tally("all"), by_outcome: byOutcome },
       survivors: others.map((g, i) => ({ gateway: g.k, ...delta(m0[i], m1[i]), sockets: m1[i].sockets,
         cpu_s: r3(c1.gateways[g.k] - c0.gateways[g.k]) })), // over cpu_window_seconds

@@ -27,7 +27,7 @@ typedef struct {
     uint16_t attempts; /* since the drop: the backoff's exponent */
     uint8_t outcome;   /* LG_* of lg.h */
     struct event timer;
-    int64_t dropped_us;
+    int64_t dropped_us, attempt_us;
 } lg_resume;
 
 static struct {
@@ -40,7 +40,7 @@ static struct {
     /* since reset */
     uint64_t drops, reconnected, recovered, not_recovered, attempts;
     uint64_t dropped_by[F_NREASONS], failed_by[F_NREASONS];
-    bench_hist reconnect_us;
+    bench_hist reconnect_us, handshake_us; /* drop -> ready; last attempt's start -> ready */
 } R;
 
 static lg_resume *lg__get(uint32_t idx, int create)
@@ -86,6 +86,7 @@ static void lg__attempt(evutil_socket_t fd, short what, void *arg)
     lg_conn *c = arg;
     const struct sockaddr_in *to = R.nports ? &R.ports[R.next++ % R.nports] : &G.server;
     R.attempts++;
+    lg__get(c->idx, 1)->attempt_us = lg_now_us();
     if (lg_open(c, to) != 0) {
         lg_resume_on_fail(c, F_CONNECT);
         return;
@@ -203,7 +204,9 @@ void lg_resume_on_ready(lg_conn *c)
 {
     lg_resume *r = lg__get(c->idx, 1);
     R.reconnected++;
-    bh_add(&R.reconnect_us, (uint64_t)(lg_now_us() - r->dropped_us));
+    int64_t now = lg_now_us();
+    bh_add(&R.reconnect_us, (uint64_t)(now - r->dropped_us));
+    bh_add(&R.handshake_us, (uint64_t)(now - r->attempt_us));
 }
 
 void lg_resume_ports(const char *list)
@@ -237,6 +240,7 @@ void lg_resume_reset(void)
     memset(R.failed_by, 0, sizeof R.failed_by);
     memset(R.dropped_by, 0, sizeof R.dropped_by);
     bh_reset(&R.reconnect_us);
+    bh_reset(&R.handshake_us);
 }
 
 static void lg__reasons(FILE *f, const uint64_t *by)
@@ -260,6 +264,8 @@ void lg_resume_json(FILE *f)
     lg__reasons(f, R.dropped_by);
     fprintf(f, "},\"reconnect_time\":{");
     bh_json(f, &R.reconnect_us);
+    fprintf(f, "},\"handshake_time\":{");
+    bh_json(f, &R.handshake_us);
     fprintf(f, "}");
 }
 

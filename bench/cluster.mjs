@@ -39,9 +39,9 @@ export function clusterPlan(quick, nofile) {
   const gateways = 6, fit = Math.floor((nofile - 600) / (1 + 1 / (gateways - 1)));
   return quick
     ? { steps: [1, 2, 4, 6], per_gateway: Math.min(2000, fit), rate: 2000, seconds: 4, idle_seconds: 2,
-      windows: [1, 8], broadcast_seconds: 3, kill_seconds: 12, kill_at: 4, partitions: 4, flood: 200000 }
+      windows: [1, 8], broadcast_seconds: 3, kill_seconds: 12, kill_at: 4, partitions: 4, flood: 200000, connect_seconds: 3 }
     : { steps: [1, 2, 4, 6], per_gateway: Math.min(15833, fit), rate: 2000, seconds: 10, idle_seconds: 5,
-      windows: [1, 8], broadcast_seconds: 8, kill_seconds: 20, kill_at: 6, partitions: 4, flood: 1000000 };
+      windows: [1, 8], broadcast_seconds: 8, kill_seconds: 20, kill_at: 6, partitions: 4, flood: 1000000, connect_seconds: 26 };
 }
 
 const GW_METRICS = {
@@ -161,12 +161,14 @@ export class Cluster {
     return g;
   }
 
-  // Opens each new gateway's clients (its own load generator, all at once), then measures
-  // what they cost the gateway in memory once settled.
+  // Opens each new gateway's clients (its own load generator), spread over a little more
+  // than one ping interval, as connections arriving over time are: opened at once, their
+  // pings would come in one burst every 25 s and land in some measurement windows and not
+  // others. Then measures what they cost the gateway in memory once settled.
   async connect(fresh) {
     const n = this.plan.per_gateway;
     const res = await Promise.all(fresh.map(async (g) => {
-      g.lg.send(`connect ${n}`);
+      g.lg.send(`connect ${n} ${this.plan.connect_seconds ?? 0}`);
       return g.lg.nextType("connected", 300000);
     }));
     res.forEach((r, i) => {

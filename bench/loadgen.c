@@ -8,7 +8,9 @@
  * common/token.h), connecting from loopback source 127.0.0.(1 + i mod --sources).
  *
  * Driven by commands on stdin, one per line, each answered by one JSON line on stdout:
- *   connect N   open N more clients (at most --concurrency handshakes at once) -> "connected"
+ *   connect N [S]
+ *               open N more clients (at most --concurrency handshakes at once), spread
+ *               evenly over S seconds when given (so their pings are too)      -> "connected"
  *   storm N     as connect, but stop opening at the first failure              -> "storm"
  *   reset       zero the counters, the histogram and the CPU/time origin       -> "reset"
  *   report      what happened since reset (deliveries, latency, own CPU; with
@@ -202,9 +204,28 @@ static void lg_reset(void)
 }
 
 /* Opens connections while the handshake window has room and the batch wants more. */
+/* With a paced batch, how many of it may have started by now. */
+static size_t lg_paced_limit(void)
+{
+    if (!G.pace_us)
+        return G.target;
+    size_t n = G.batch_first + 1 + (size_t)((lg_now_us() - G.batch_start_us) / G.pace_us);
+    if (n < G.target && !evtimer_pending(G.pacer, NULL)) {
+        struct timeval tv = {0, G.pace_us < 1000 ? 1000 : (long)G.pace_us};
+        evtimer_add(G.pacer, &tv);
+    }
+    return n < G.target ? n : G.target;
+}
+
+static void lg_pace_cb(evutil_socket_t fd, short what, void *arg)
+{
+    lg_pump();
+}
+
 static void lg_pump(void)
 {
-    while (G.inflight < (size_t)G.concurrency && G.used < G.target && !(G.storm && G.first_fail)) {
+    size_t limit = lg_paced_limit();
+    while (G.inflight < (size_t)G.concurrency && G.used < limit && !(G.storm && G.first_fail)) {
         if (!G.conns[G.used])
             G.conns[G.used] = rc_calloc(1, sizeof(lg_conn));
         lg_conn *c = G.conns[G.used];
@@ -233,9 +254,11 @@ static void lg_pump(void)
     }
 }
 
-static void lg_start_batch(size_t n, int storm)
+static void lg_start_batch(size_t n, int storm, double seconds)
 {
     lg_sign_tokens(G.used + n);
+    G.batch_first = G.used;
+    G.pace_us = n && seconds > 0 ? (int64_t)(seconds * 1e6 / (double)n) : 0;
     G.target = G.used + n;
     G.storm = storm;
     G.batch_active = 1;
@@ -277,11 +300,12 @@ static void lg_progress_cb(evutil_socket_t fd, short what, void *arg)
 static void lg_command(const char *cmd)
 {
     long n = 0;
+    double secs = 0;
     unsigned long long first, last, chats;
-    if (sscanf(cmd, "connect %ld", &n) == 1 && n >= 0) {
-        lg_start_batch((size_t)n, 0);
+    if (sscanf(cmd, "connect %ld %lf", &n, &secs) >= 1 && n >= 0) {
+        lg_start_batch((size_t)n, 0, secs);
     } else if (sscanf(cmd, "storm %ld", &n) == 1 && n >= 0) {
-        lg_start_batch((size_t)n, 1);
+        lg_start_batch((size_t)n, 1, 0);
     } else if (!strcmp(cmd, "reset")) {
         lg_reset();
         printf("{\"type\":\"reset\"}\n");
@@ -409,11 +433,12 @@ int main(int argc, char **argv)
     event_config_free(cfg);
     G.progress = event_new(G.base, -1, EV_PERSIST, lg_progress_cb, NULL);
     G.stop = evtimer_new(G.base, lg_stop_cb, NULL);
+    G.pacer = evtimer_new(G.base, lg_pace_cb, NULL);
     G.stdin_ev = event_new(G.base, 0, EV_READ | EV_PERSIST, lg_stdin_cb, NULL);
     event_add(G.stdin_ev, NULL);
     lg_reset();
     if (G.conns_at_start > 0)
-        lg_start_batch((size_t)G.conns_at_start, 0);
+        lg_start_batch((size_t)G.conns_at_start, 0, 0);
     event_base_dispatch(G.base);
     lg_resume_free();
     lg_audit_free();
@@ -427,6 +452,7 @@ int main(int argc, char **argv)
     rc_free(G.tokens);
     event_free(G.progress);
     event_free(G.stop);
+    event_free(G.pacer);
     event_free(G.stdin_ev);
     event_base_free(G.base);
     return 0;

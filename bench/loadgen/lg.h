@@ -53,6 +53,8 @@ typedef struct {
     size_t cap, used;        /* conns[0..used) were opened at some point */
     char **tokens;           /* by idx */
     size_t target;           /* open up to this many (by idx) */
+    size_t batch_first;      /* the first idx of the batch under way */
+    int64_t pace_us;         /* a paced batch starts one client every pace_us (0: at once) */
     size_t inflight, open, ready;
     int storm, batch_active, first_fail;
     size_t batch_ok, batch_fail, batch_fail_by[F_NREASONS];
@@ -64,7 +66,7 @@ typedef struct {
     bench_hist lat;
     int64_t reset_us;
     double reset_cpu;
-    struct event *progress, *stdin_ev, *stop;
+    struct event *progress, *stdin_ev, *stop, *pacer;
     char line[256];
     size_t nline;
 } lg_state;

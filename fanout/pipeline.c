@@ -64,9 +64,10 @@ static rd_kafka_t *pipeline__producer(fanout_pipeline *p, char *errstr, size_t e
          * (writes fail and are redone, readiness says so), not after the default 30 s. */
         rc_kafka_set(conf, "topic.metadata.propagation.max.ms", "10000");
     }
-    /* Latency first: a produce request leaves at most 1 ms after its first message;
-     * under load batches fill well before that. */
-    rc_kafka_set(conf, "linger.ms", "1");
+    /* How long a produce request waits for more room events after its first: 2 ms by
+     * default, chosen from runs at 1, 2 and 5 ms (docs/benchmarks/README.md, "Choices"). */
+    snprintf(num, sizeof num, "%ld", cfg->linger_ms);
+    rc_kafka_set(conf, "linger.ms", num);
     /* The Java client's partitioner: a room's events from the fanout and from gateway
      * relays land in the same partition, so they stay in order (docs/kafka-compat.md). */
     rc_kafka_set(conf, "partitioner", "murmur2_random");

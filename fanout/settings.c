@@ -8,7 +8,7 @@
 #include "common/alloc.h"
 #include "common/kafka.h"
 
-#define FANOUT_OWN_SETTINGS 13
+#define FANOUT_OWN_SETTINGS 14
 #define FANOUT_SETTINGS_N (FANOUT_OWN_SETTINGS + RC_KSEC_ITEMS)
 
 /* The table points into s, so it is rebuilt for each use rather than kept. */
@@ -40,6 +40,8 @@ static void settings__items(fanout_settings *s, rc_cfg_item items[FANOUT_SETTING
          "transactional mode: domain events per transaction at most"},
         {"ROOMCAST_FANOUT_COMMIT_INTERVAL_MS", RC_CFG_INT, "100", &s->commit_interval_ms, 10,
          60000, NULL, "idempotent mode: how often delivered offsets are committed"},
+        {"ROOMCAST_FANOUT_LINGER_MS", RC_CFG_INT, "2", &s->linger_ms, 0, 1000, NULL,
+         "how long a write to the room topic waits for more room events (Kafka linger.ms)"},
         {"ROOMCAST_FANOUT_TRANSACTION_TIMEOUT_MS", RC_CFG_INT, "10000", &s->txn_timeout_ms, 1000,
          900000, NULL, "transactional mode: Kafka transaction.timeout.ms"},
         {"ROOMCAST_FANOUT_SESSION_TIMEOUT_MS", RC_CFG_INT, "10000", &s->session_timeout_ms, 1000,

@@ -27,6 +27,7 @@ typedef struct {
     char *transactional_id; /* ROOMCAST_FANOUT_TRANSACTIONAL_ID (older name of the above) */
     long batch;             /* ROOMCAST_FANOUT_BATCH: messages per transaction at most */
     long commit_interval_ms; /* ROOMCAST_FANOUT_COMMIT_INTERVAL_MS (idempotent mode) */
+    long linger_ms;         /* ROOMCAST_FANOUT_LINGER_MS: the producer's linger.ms */
     long txn_timeout_ms;    /* ROOMCAST_FANOUT_TRANSACTION_TIMEOUT_MS (transactional mode) */
     long session_timeout_ms; /* ROOMCAST_FANOUT_SESSION_TIMEOUT_MS */
 

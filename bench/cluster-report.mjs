@@ -236,7 +236,7 @@ function plots(r, out, tag) {
 }
 
 // The short form for docs/benchmarks/README.md's marked section.
-function summaryMarkdown(r) {
+export function summaryMarkdown(r) {
   const s = s6(r);
   if (!s || s.error) return `Scenario 6 failed in \`${r.tag}.json\`.`;
   const sum = clusterSummary(r), m = s.steps.at(-1).marketplace;

@@ -246,11 +246,14 @@ export function compareMarkdown(runs) {
       lat.push([fmt(rate), `\`${r.tag}\``, fmt(l.p50_ms, 2), fmt(l.p99_ms, 2), fmt(l.p999_ms, 2), fmt(x.delivered_share, 4)]);
       const top = Object.entries(q).filter(([k]) => k !== "all").sort((m, n) => n[1] - m[1]).slice(0, 4)
         .map(([k, v]) => `${k} ${fmt(v, 2)}`).join(", ");
-      cpu.push([fmt(rate), `\`${r.tag}\``, fmt(c.gateway, 1), fmt(c.fanout, 1), fmt(c.bus, 1), fmt(c.server_and_bus, 1), fmt(q.all, 2), top]);
+      cpu.push([fmt(rate), `\`${r.tag}\``, fmt(c.gateway, 1), fmt(c.fanout, 1), fmt(c.bus, 1), fmt(c.server_and_bus, 1), fmt(q.all, 2),
+        q.all ? fmt(c.bus / q.all, 0) : "—", q.EndTxn ? fmt(c.bus / q.EndTxn, 0) : "—", q.EndTxn ? fmt(1 / q.EndTxn, 1) : "—", top]);
     }
   return [runs.map((r) => machineLine(r)).join("\n"), "",
     ...table(["events/s", "run", "p50 ms", "p99 ms", "p99.9 ms", "delivered / expected"], lat), "",
-    ...table(["events/s", "run", "gateway µs", "fanout µs", "bus µs", "all µs", "bus requests", "largest"], cpu)].join("\n");
+    "CPU per domain event (µs), the broker's requests per event, and what the bus spends per request and per transaction:", "",
+    ...table(["events/s", "run", "gateway µs", "fanout µs", "bus µs", "all µs", "bus requests", "bus µs / request",
+      "bus µs / transaction", "events / transaction", "largest request kinds per event"], cpu)].join("\n");
 }
 
 // node bench/report.mjs RESULTS.json: regenerates the report and the docs from a results file.

@@ -23,6 +23,7 @@ typedef struct gw_client {
     char sid[24];
     char *user_id; /* heap: ids are short, and this struct is per connection */
     rc_role role;
+    uint32_t gen;         /* tells this socket from a later one with the same sid */
     int64_t exp; /* the token's exp (Unix seconds), 0 for none: the sweep disconnects at it */
     LIST_ENTRY(gw_client) link;
     /* the bounds of issue 12 (docs/security.md) */
@@ -30,18 +31,18 @@ typedef struct gw_client {
     uint32_t up_pending;       /* client events produced, Kafka's answer not yet back */
     uint32_t up_pending_bytes;
     uint16_t authz_pending;    /* authorization checks asked, not yet answered */
-    /* recovery (gateway/recovery.h) */
+    /* recovery (gateway/recovery.h); the small fields first, with no holes: this struct
+       is per connection */
+    uint16_t checks;      /* recovered rooms the authorization URL is asked about */
+    uint8_t stamp_dirty;
+    uint8_t replaying;    /* GW__LIVE, GW__REPLAYING, GW__CHECKING */
+    uint8_t ngrants;
     /* what completes each room event's frame: `.<stamp>"]`, the socket's own part of the
        offset; re-signed lazily (stamp_dirty after a join or leave, or older than the
        refresh period), so a join costs the same however many rooms the socket is in */
     char *tail;
     size_t tail_len;
     int64_t stamp_ms;     /* when the stamp in tail was issued (Unix ms) */
-    uint8_t stamp_dirty;
-    uint8_t replaying;    /* GW__LIVE, GW__REPLAYING, GW__CHECKING */
-    uint16_t checks;      /* recovered rooms the authorization URL is asked about */
-    uint8_t ngrants;
-    uint32_t gen;         /* tells this socket from a later one with the same sid */
     struct gw__grant *grants; /* rooms a grant opened, with its expiry: the stamp carries it */
     struct gw__resume *resume; /* while GW__CHECKING: where the replay starts */
     gw_frame **held;

@@ -38,34 +38,35 @@ struct gw_conn {
     gw_engine *e;
     struct bufferevent *bev;
     gw_conn_state state;
-    int dead;              /* closed: freed at the next safe point */
-    int close_after_write; /* close once the output has drained */
-    int keepalive;
+    int nsessions;         /* live sessions opened by requests on this connection */
     gw_session *session;   /* WS and POLL_WAIT: the session served */
-    int is_probe;          /* WS: an upgrade probe, not yet the session's transport */
-    int ws_closing;        /* WS: we sent our CLOSE frame */
+    /* Flags, a byte each: this struct is per connection (docs/benchmarks, scenario 3). */
+    uint8_t dead;              /* closed: freed at the next safe point */
+    uint8_t close_after_write; /* close once the output has drained */
+    uint8_t keepalive;
+    uint8_t is_probe;          /* WS: an upgrade probe, not yet the session's transport */
+    uint8_t ws_closing;        /* WS: we sent our CLOSE frame */
+    uint8_t input_limited;     /* hit its input bound once (counted once) */
+    uint8_t read_paused;       /* reading stopped at the input bound */
+    uint8_t peer_ws;           /* FORWARD: a WebSocket tunnel (else one HTTP exchange) */
+    uint8_t peer_proven;       /* FORWARD: the owner's answer carried the relay proof */
+    uint8_t peer_done;         /* FORWARD: the owner's side ended */
+    /* WS over plain TCP: written by the engine at the safe point (one write for all that
+       the loop turn queued) with the bufferevent's EV_WRITE off, so a delivery costs no
+       epoll_ctl; EV_WRITE is on only while the kernel takes less than was queued */
+    uint8_t corked;
+    uint8_t write_due; /* on e->write_conns */
     ws_reader ws;
     char remote[56]; /* "[IPv6]:port" fits */
     char *cors;               /* CORS headers for the request being answered (NULL: none);
                                  heap, since WebSockets, most connections, have none */
     struct event *timer; /* the absolute deadline: the request's (HTTP), or the close's
                             (closing); NULL while none is due (WebSockets, held GETs) */
-    int input_limited;   /* hit its input bound once (counted once) */
-    int read_paused;     /* reading stopped at the input bound */
-    int nsessions;       /* live sessions opened by requests on this connection */
     LIST_HEAD(, gw_session) opened;
     struct bufferevent *peer; /* FORWARD: the connection to the owner */
-    int peer_ws;              /* FORWARD: a WebSocket tunnel (else one HTTP exchange) */
-    int peer_proven;          /* FORWARD: the owner's answer carried the relay proof */
-    int peer_done;            /* FORWARD: the owner's side ended */
     char *relay_proof;        /* a relayed request: the proof header its answer carries;
                                  FORWARD: the proof the owner's answer must carry */
     int64_t fwd_started_us;
-    /* WS over plain TCP: written by the engine at the safe point (one write for all that
-       the loop turn queued) with the bufferevent's EV_WRITE off, so a delivery costs no
-       epoll_ctl; EV_WRITE is on only while the kernel takes less than was queued */
-    uint8_t corked;
-    uint8_t write_due; /* on e->write_conns */
     LIST_ENTRY(gw_conn) link;
     LIST_ENTRY(gw_conn) dead_link;
     LIST_ENTRY(gw_conn) write_link;
@@ -78,23 +79,24 @@ struct gw_session {
     gw_endpoint *ep;
     char id[GW_SID_LEN]; /* a cluster id (sid.h) or a plain random one */
     gw_transport transport;
+    /* Flags, a byte each: this struct is per connection. */
+    uint8_t upgrading;     /* the probe answered 3probe: polling GETs get noop */
+    uint8_t closing;       /* gw_session_close ran; on_close is due */
+    uint8_t flush_due;     /* on the engine's flush list */
+    uint8_t close_next;    /* polling: close once close_after_flush's frames are fetched */
+    uint8_t awaiting_pong; /* heartbeat: a ping is out */
     gw_conn *ws;    /* transport WS: the WebSocket */
     gw_conn *probe; /* polling, upgrading: the WebSocket being probed */
     gw_conn *get;   /* polling: the GET held open */
-    int upgrading;  /* the probe answered 3probe: polling GETs get noop */
-    int closing;    /* gw_session_close ran; on_close is due */
-    int flush_due;  /* on the engine's flush list */
     const char *close_reason;
     /* Polling: a close the server decided that waits for the client to fetch what is
        queued (gw_session_close_after_flush); close_next once it has. */
     const char *close_after_flush;
-    int close_next;
     /* Polling: frames waiting for the next GET. */
     gw_frame **q;
     size_t qlen, qcap, qbytes;
     /* Heartbeat: one timer, sending pings and timing out pongs. */
     struct event *timer;
-    int awaiting_pong;
     struct event *upgrade_timer;
     void *data;
     char remote[56]; /* "[IPv6]:port" fits */

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HMAC_SLOTS 4
+#define HMAC_SLOTS 8
 #define HMAC_KEY_MAX 128
 
 typedef struct {

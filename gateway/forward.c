@@ -28,8 +28,6 @@
 #include <event2/dns.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +35,7 @@
 
 #include "common/alloc.h"
 #include "common/b64url.h"
+#include "common/hmac.h"
 #include "common/kafka.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -80,9 +79,8 @@ int gw__sid_owner(const gw_engine *e, const char *sid, char *owner, size_t len)
 
 static void gw__relay_mac(const gw_engine *e, const char *what, size_t len, char out[GW_RELAY_MAC + 1])
 {
-    unsigned char mac[32];
-    unsigned int ml = sizeof mac;
-    HMAC(EVP_sha256(), e->cfg.relay_key, 32, (const unsigned char *)what, len, mac, &ml);
+    uint8_t mac[32];
+    rc_hmac_sha256(e->cfg.relay_key, 32, what, len, mac);
     *rc_b64url_encode(mac, sizeof mac, out) = '\0';
 }
 

@@ -13,13 +13,12 @@
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "common/alloc.h"
 #include "common/b64url.h"
+#include "common/hmac.h"
 #include "common/kafka.h"
 #include "common/log.h"
 #include "common/map.h"
@@ -64,9 +63,8 @@ static int64_t gw__peers_ttl(const gw_peers *p)
 
 static void gw__peers_mac(const gw_peers *p, const char *json, size_t len, char out[GW_PEERS_MAC + 1])
 {
-    unsigned char mac[32];
-    unsigned int ml = sizeof mac;
-    HMAC(EVP_sha256(), p->key, 32, (const unsigned char *)json, len, mac, &ml);
+    uint8_t mac[32];
+    rc_hmac_sha256(p->key, 32, json, len, mac);
     *rc_b64url_encode(mac, sizeof mac, out) = '\0';
 }
 

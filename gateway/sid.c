@@ -2,13 +2,12 @@
 #include "gateway/sid.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/b64url.h"
+#include "common/hmac.h"
 #include "common/rc.h"
 
 #define SID_RANDOM 9
@@ -18,9 +17,8 @@
 
 static void sid_tag(const uint8_t key[32], const uint8_t *body, size_t n, uint8_t tag[SID_TAG])
 {
-    unsigned char mac[32];
-    unsigned int ml = sizeof mac;
-    HMAC(EVP_sha256(), key, 32, body, n, mac, &ml);
+    uint8_t mac[32];
+    rc_hmac_sha256(key, 32, body, n, mac);
     memcpy(tag, mac, SID_TAG);
 }
 

@@ -456,6 +456,19 @@ static void gw__replay_done(void *ctx, const char *sid, int ok, size_t replayed,
                  (json_int_t)replayed);
 }
 
+/* Counts c if it waits for its replay and hands it to fn; 1 when fn is NULL and one
+ * waiting socket is all the caller asked to know of. */
+static int gw__waiting(gw_client *c, size_t *n, void (*fn)(const char *sid, void *arg), void *arg)
+{
+    if (c->replaying != GW__REPLAYING)
+        return 0;
+    (*n)++;
+    if (!fn)
+        return 1;
+    fn(c->sid, arg);
+    return 0;
+}
+
 /* The sockets of room waiting for their replay (replay.h's each_waiting). */
 static size_t gw__each_waiting(void *ctx, const char *room, size_t len,
                                void (*fn)(const char *sid, void *arg), void *arg)
@@ -464,24 +477,14 @@ static size_t gw__each_waiting(void *ctx, const char *room, size_t len,
     size_t n = 0;
     if (len == 1 && room[0] == '*') {
         for (gw_client *c = LIST_FIRST(&app->clients); c; c = LIST_NEXT(c, link))
-            if (c->replaying == GW__REPLAYING) {
-                n++;
-                if (!fn)
-                    return n;
-                fn(c->sid, arg);
-            }
+            if (gw__waiting(c, &n, fn, arg))
+                break;
         return n;
     }
     gw_room *r = gw_rooms_find(app->rooms, room, len);
-    for (size_t i = 0; r && i < gw_room_size(r); i++) {
-        gw_client *c = gw_room_member(r, i)->owner;
-        if (c->replaying == GW__REPLAYING) {
-            n++;
-            if (!fn)
-                return n;
-            fn(c->sid, arg);
-        }
-    }
+    for (size_t i = 0; r && i < gw_room_size(r); i++)
+        if (gw__waiting(gw_room_member(r, i)->owner, &n, fn, arg))
+            break;
     return n;
 }
 

@@ -122,19 +122,33 @@ test("a fanout SIGKILLed and restarted at once under its instance id: delivery p
   }
 });
 
-test("a fanout SIGKILLed for good: the other instance takes its partitions after the session timeout, nothing lost", { timeout: 180000 }, async () => {
-  const env = baseEnv(newPrefix("fail-gone"));
-  await createTopics(env);
+// A gateway, 20 clients, two fanout instances with a 6 s session timeout (a and b) and a
+// stream of perSecond events, once both instances hold partitions and delivery is steady.
+async function twoInstances(env, perSecond) {
   const session = { ROOMCAST_FANOUT_SESSION_TIMEOUT_MS: "6000" };
   const gw = await startGateway(env);
   const a = await startFanout(env, { ...session, ROOMCAST_FANOUT_INSTANCE_ID: `${env.ROOMCAST_TOPIC_PREFIX}fanout-a` });
   const b = await startFanout(env, { ...session, ROOMCAST_FANOUT_INSTANCE_ID: `${env.ROOMCAST_TOPIC_PREFIX}fanout-b` });
   const socks = await clients(env, [gw], 20);
-  const s = stream(env, { perSecond: 200, users: 20 });
+  const s = stream(env, { perSecond, users: 20 });
   try {
     await waitFor("both instances assigned", async () =>
       await metric(a.adminPort, "roomcast_fanout_assigned_partitions") > 0 && await metric(b.adminPort, "roomcast_fanout_assigned_partitions") > 0, 30000);
     await waitFor("steady delivery", () => deliveredAll(socks, 300), 30000);
+  } catch (e) {
+    await s.stop().catch(() => {});
+    for (const c of socks) c.close();
+    await stopAll([gw, a, b]);
+    throw e;
+  }
+  return { gw, a, b, socks, s };
+}
+
+test("a fanout SIGKILLed for good: the other instance takes its partitions after the session timeout, nothing lost", { timeout: 180000 }, async () => {
+  const env = baseEnv(newPrefix("fail-gone"));
+  await createTopics(env);
+  const { gw, a, b, socks, s } = await twoInstances(env, 200);
+  try {
     const killedAt = Date.now();
     await a.stop("SIGKILL");
     await waitFor("b owns every partition", async () => await metric(b.adminPort, "roomcast_fanout_assigned_partitions") === 14, 30000);
@@ -159,16 +173,8 @@ test("a fanout SIGKILLed for good: the other instance takes its partitions after
 test("a fanout paused past its session timeout and resumed (a zombie): no socket sees an event twice or misses one", { timeout: 180000 }, async () => {
   const env = baseEnv(newPrefix("fail-zombie"));
   await createTopics(env);
-  const session = { ROOMCAST_FANOUT_SESSION_TIMEOUT_MS: "6000" };
-  const gw = await startGateway(env);
-  const a = await startFanout(env, { ...session, ROOMCAST_FANOUT_INSTANCE_ID: `${env.ROOMCAST_TOPIC_PREFIX}fanout-a` });
-  const b = await startFanout(env, { ...session, ROOMCAST_FANOUT_INSTANCE_ID: `${env.ROOMCAST_TOPIC_PREFIX}fanout-b` });
-  const socks = await clients(env, [gw], 20);
-  const s = stream(env, { perSecond: 300, users: 20 });
+  const { gw, a, b, socks, s } = await twoInstances(env, 300);
   try {
-    await waitFor("both instances assigned", async () =>
-      await metric(a.adminPort, "roomcast_fanout_assigned_partitions") > 0 && await metric(b.adminPort, "roomcast_fanout_assigned_partitions") > 0, 30000);
-    await waitFor("steady delivery", () => deliveredAll(socks, 300), 30000);
     a.child.kill("SIGSTOP");
     await waitFor("b owns every partition", async () => await metric(b.adminPort, "roomcast_fanout_assigned_partitions") === 14, 30000);
     const before = s.sent();

@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 
+#include "common/utf8.h"
+
 typedef struct {
     const unsigned char *end;
 } jv;
@@ -75,36 +77,6 @@ static int jv_hex4(const jv *j, const unsigned char *p, unsigned *out)
     return 1;
 }
 
-/* One UTF-8 sequence starting with a non-ASCII byte; the position after it or NULL. */
-static const unsigned char *jv_utf8(const jv *j, const unsigned char *p)
-{
-    unsigned c = *p, n;
-    uint32_t cp;
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 1;
-        cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 2;
-        cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 3;
-        cp = c & 0x07;
-    } else {
-        return NULL; /* a continuation byte, an overlong lead (c0, c1) or past f4 */
-    }
-    if ((size_t)(j->end - p) <= n)
-        return NULL;
-    for (unsigned i = 1; i <= n; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return NULL;
-        cp = cp << 6 | (p[i] & 0x3f);
-    }
-    if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-        return NULL; /* overlong, too large, or a surrogate */
-    return p + n + 1;
-}
-
 static const unsigned char *jv_string(const jv *j, const unsigned char *p)
 {
     p++; /* the opening quote */
@@ -115,8 +87,10 @@ static const unsigned char *jv_string(const jv *j, const unsigned char *p)
         if (c < 0x20)
             return NULL;
         if (c >= 0x80) {
-            if (!(p = jv_utf8(j, p)))
+            size_t k = rc_utf8_seq(p, j->end);
+            if (!k)
                 return NULL;
+            p += k;
             continue;
         }
         if (c != '\\') {

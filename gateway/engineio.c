@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/rc.h"
+#include "common/utf8.h"
 
 static int eio__type_from_char(uint8_t c, eio_type *type)
 {
@@ -42,40 +43,15 @@ void eio_decode_ws_binary(const uint8_t *buf, size_t len, eio_packet *out)
  * surrogates and code points past U+10FFFF are refused, as RFC 3629 requires. */
 static int eio__utf8_valid(const uint8_t *s, size_t n)
 {
-    size_t i = 0;
-
-    while (i < n) {
-        uint8_t c = s[i];
-        size_t need;
-        uint32_t cp;
-
-        if (c < 0x80) {
+    for (size_t i = 0; i < n;) {
+        if (s[i] < 0x80) {
             i++;
             continue;
         }
-        if (c >= 0xc2 && c <= 0xdf) {
-            need = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            need = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            need = 3;
-            cp = c & 0x07;
-        } else {
+        size_t k = rc_utf8_seq(s + i, s + n);
+        if (!k)
             return 0;
-        }
-        if (n - i <= need)
-            return 0;
-        for (size_t k = 1; k <= need; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if ((need == 2 && cp < 0x800) || (need == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        i += need + 1;
+        i += k;
     }
     return 1;
 }

@@ -182,6 +182,7 @@ gw_engine *gw_engine_new(struct event_base *base, const gw_engine_config *cfg)
     LIST_INIT(&e->write_conns);
     e->safe_point = event_new(base, -1, 0, gw__engine_safe_point, e);
     LIST_INIT(&e->watched);
+    gw__hb_init(e);
     e->watch_timer = event_new(base, -1, EV_PERSIST, gw__watch_cb, e);
     struct timeval tv = {0, 250000};
     event_add(e->watch_timer, &tv);
@@ -301,6 +302,7 @@ void gw_engine_free(gw_engine *e)
         gw__conn_close(c), gw__engine_safe_point(-1, 0, e);
     event_free(e->safe_point);
     event_free(e->watch_timer);
+    gw__hb_free(e);
     if (e->dns)
         evdns_base_free(e->dns, 0);
     if (e->accept_resume)

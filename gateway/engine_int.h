@@ -74,6 +74,11 @@ struct gw_conn {
 
 typedef enum { GW_TRANSPORT_POLLING, GW_TRANSPORT_WS } gw_transport;
 
+#define GW_HB_NONE 0 /* on no heartbeat list */
+#define GW_HB_PING 1 /* waits to send its next ping */
+#define GW_HB_PONG 2 /* waits for the pong to its ping */
+#define GW_HB_LISTS 2
+
 struct gw_session {
     gw_engine *e;
     gw_endpoint *ep;
@@ -85,6 +90,8 @@ struct gw_session {
     uint8_t flush_due;     /* on the engine's flush list */
     uint8_t close_next;    /* polling: close once close_after_flush's frames are fetched */
     uint8_t awaiting_pong; /* heartbeat: a ping is out */
+    uint8_t hb_list;       /* heartbeat: GW_HB_NONE, GW_HB_PING or GW_HB_PONG */
+    uint32_t opened_s;     /* when it opened (Unix s): polling sessions end at session_max_age_s */
     gw_conn *ws;    /* transport WS: the WebSocket */
     gw_conn *probe; /* polling, upgrading: the WebSocket being probed */
     gw_conn *get;   /* polling: the GET held open */
@@ -95,13 +102,13 @@ struct gw_session {
     /* Polling: frames waiting for the next GET. */
     gw_frame **q;
     size_t qlen, qcap, qbytes;
-    /* Heartbeat: one timer, sending pings and timing out pongs. */
-    struct event *timer;
+    /* Heartbeat (heartbeat.c): on the engine's list hb_list, due at hb_due_ms */
+    int64_t hb_due_ms; /* monotonic */
+    TAILQ_ENTRY(gw_session) hb_link;
     struct event *upgrade_timer;
     void *data;
     char remote[56]; /* "[IPv6]:port" fits */
     int64_t over_soft_since_us; /* 0 while at or below out_soft_limit */
-    int64_t opened_s;           /* when it opened: polling sessions end at session_max_age_s */
     gw_conn *opener;              /* the connection whose request opened it, while it lives */
     struct gw_addr_count *addr;   /* its client address's count (admission.c) */
     LIST_ENTRY(gw_session) opener_link;
@@ -142,6 +149,11 @@ struct gw_engine {
     LIST_HEAD(, gw_conn) write_conns; /* corked WebSockets with output to write */
     LIST_HEAD(, gw_session) watched; /* sessions over the soft output limit */
     struct event *watch_timer;
+    /* heartbeat.c: sessions in deadline order, one list per wait (GW_HB_PING, GW_HB_PONG,
+       at index - 1), and one timer at the earliest */
+    TAILQ_HEAD(, gw_session) hb[GW_HB_LISTS];
+    struct event *hb_timer;
+    int64_t hb_timer_ms; /* when hb_timer fires (monotonic ms); 0 when it is not pending */
     struct evdns_base *dns; /* for owners named by host name (compose service names) */
     struct event *safe_point; /* runs deferred closes and flushes */
     gw_engine_stats stats;
@@ -189,6 +201,15 @@ void gw__forward_client_data(gw_conn *c);
 /* The client took everything relayed to it so far: the owner's side is read again. */
 void gw__forward_client_drained(gw_conn *c);
 void gw__forward_close(gw_conn *c);
+
+/* heartbeat.c: the engine's heartbeat deadlines, without a timer per session */
+void gw__hb_init(gw_engine *e);
+void gw__hb_free(gw_engine *e);
+/* (Re)arms s on list GW_HB_PING (due in ping_interval_ms) or GW_HB_PONG (ping_timeout_ms). */
+void gw__hb_arm(gw_session *s, int list);
+void gw__hb_disarm(gw_session *s);
+/* session.c: s's heartbeat step is due (send a ping, or end it for a missing pong). */
+void gw__session_heartbeat(gw_session *s);
 
 /* engine_metrics.c */
 void gw__engine_counters_init(gw_engine *e);

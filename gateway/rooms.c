@@ -7,10 +7,10 @@
 #include "common/map.h"
 
 struct gw_room {
-    char *name;
     size_t len;
     gw_member **members;
-    size_t n, cap;
+    uint32_t n, cap;
+    char name[]; /* NUL-terminated: one allocation per room (most have one member) */
 };
 
 struct gw_rooms {
@@ -28,7 +28,6 @@ static void gw__room_free_cb(const char *key, size_t len, void *value, void *ctx
 {
     gw_room *room = value;
     rc_free(room->members);
-    rc_free(room->name);
     rc_free(room);
 }
 
@@ -60,8 +59,8 @@ int gw_rooms_join(gw_rooms *r, gw_member *m, const char *name, size_t len)
         return 0;
     gw_room *room = rc_map_get(r->by_name, name, len);
     if (!room) {
-        room = rc_calloc(1, sizeof *room);
-        room->name = rc_strndup(name, len);
+        room = rc_calloc(1, sizeof *room + len + 1);
+        memcpy(room->name, name, len);
         room->len = len;
         rc_map_put(r->by_name, room->name, len, room);
     }
@@ -100,7 +99,6 @@ static void gw__rooms_remove(gw_rooms *r, gw_member *m, size_t i)
     if (room->n == 0) {
         rc_map_del(r->by_name, room->name, room->len);
         rc_free(room->members);
-        rc_free(room->name);
         rc_free(room);
     }
 }

@@ -9,6 +9,7 @@
 #define GW_ROOMS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct gw_rooms gw_rooms;
 typedef struct gw_room gw_room;
@@ -22,7 +23,7 @@ typedef struct {
 typedef struct gw_member {
     void *owner; /* the client */
     gw_membership *in;
-    size_t nin, capin;
+    uint32_t nin, capin; /* at most ROOMCAST_MAX_ROOMS_PER_SOCKET (64) */
 } gw_member;
 
 gw_rooms *gw_rooms_new(void);

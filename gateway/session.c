@@ -16,8 +16,6 @@
 #include "gateway/engine_int.h"
 #include "gateway/engineio.h"
 
-static void gw__session_timer_cb(evutil_socket_t fd, short what, void *arg);
-
 static void gw__ms_tv(long ms, struct timeval *tv)
 {
     tv->tv_sec = ms / 1000;
@@ -53,8 +51,7 @@ gw_session *gw__session_new(gw_engine *e, gw_endpoint *ep, gw_transport t, const
     else
         gw_random_id(s->id);
     snprintf(s->remote, sizeof s->remote, "%s", remote);
-    s->opened_s = rc_now_us() / 1000000;
-    s->timer = evtimer_new(e->base, gw__session_timer_cb, s);
+    s->opened_s = (uint32_t)(rc_now_us() / 1000000);
     rc_map_put(e->sessions, s->id, strlen(s->id), s);
     LIST_INSERT_HEAD(&e->all_sessions, s, link);
     e->stats.sessions++;
@@ -66,16 +63,9 @@ gw_session *gw__session_new(gw_engine *e, gw_endpoint *ep, gw_transport t, const
     return s;
 }
 
-static void gw__session_arm(gw_session *s, long ms)
-{
-    struct timeval tv;
-    gw__ms_tv(ms, &tv);
-    evtimer_add(s->timer, &tv);
-}
-
 static void gw__session_opened(gw_session *s)
 {
-    gw__session_arm(s, s->e->cfg.ping_interval_ms);
+    gw__hb_arm(s, GW_HB_PING);
     if (s->ep->h.on_open)
         s->ep->h.on_open(s, s->ep->ctx);
 }
@@ -292,14 +282,14 @@ static int gw__session_packet(gw_session *s, const eio_packet *p)
         return 0;
     }
     if (s->awaiting_pong && p->type != EIO_PONG)
-        gw__session_arm(s, s->e->cfg.ping_timeout_ms);
+        gw__hb_arm(s, GW_HB_PONG);
     switch (p->type) {
     case EIO_MESSAGE:
         s->ep->h.on_message(s, p->data, p->len, p->binary, s->ep->ctx);
         return 0;
     case EIO_PONG:
         s->awaiting_pong = 0;
-        gw__session_arm(s, s->e->cfg.ping_interval_ms);
+        gw__hb_arm(s, GW_HB_PING);
         return 0;
     case EIO_CLOSE:
         gw_session_close(s, "transport close");
@@ -449,9 +439,8 @@ void gw__session_conn_lost(gw_session *s, gw_conn *c, const char *reason)
 
 /* ---- heartbeat ----------------------------------------------------------------------- */
 
-static void gw__session_timer_cb(evutil_socket_t fd, short what, void *arg)
+void gw__session_heartbeat(gw_session *s)
 {
-    gw_session *s = arg;
     if (s->closing)
         return;
     if (s->awaiting_pong) {
@@ -462,7 +451,7 @@ static void gw__session_timer_cb(evutil_socket_t fd, short what, void *arg)
     /* a polling session lives as long as its id may be relayed (forward.c); the client
        gets the close packet and reconnects, recovering its state */
     if (s->transport == GW_TRANSPORT_POLLING && s->e->cfg.session_max_age_s > 0 &&
-        rc_now_us() / 1000000 - s->opened_s >= s->e->cfg.session_max_age_s) {
+        rc_now_us() / 1000000 - (int64_t)s->opened_s >= s->e->cfg.session_max_age_s) {
         gw_session_close(s, "session expired");
         return;
     }
@@ -471,7 +460,7 @@ static void gw__session_timer_cb(evutil_socket_t fd, short what, void *arg)
         gw__conn_ws_send_text(s->ws, "2", 1);
     else
         gw__session_send_control(s, '2', "");
-    gw__session_arm(s, s->e->cfg.ping_timeout_ms);
+    gw__hb_arm(s, GW_HB_PONG);
 }
 
 /* ---- closing ------------------------------------------------------------------------- */
@@ -483,7 +472,7 @@ void gw_session_close(gw_session *s, const char *reason)
     s->closing = 1;
     gw__session_unwatch(s);
     s->close_reason = reason;
-    evtimer_del(s->timer);
+    gw__hb_disarm(s);
     rc_map_del(s->e->sessions, s->id, strlen(s->id));
     /* a close the server decides is announced with the close packet */
     int deliberate = strcmp(reason, "transport close") && strcmp(reason, "transport error") &&
@@ -541,7 +530,7 @@ void gw__session_finish(gw_session *s)
     for (size_t i = 0; i < s->qlen; i++)
         gw_frame_unref(s->q[i]);
     rc_free(s->q);
-    event_free(s->timer);
+    gw__hb_disarm(s);
     if (s->upgrade_timer)
         event_free(s->upgrade_timer);
     e->stats.sessions--;

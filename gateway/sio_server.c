@@ -19,7 +19,7 @@ typedef struct gw_sio_conn gw_sio_conn;
 struct gw_socket {
     gw_sio_conn *conn;
     char id[24];
-    char *nsp; /* heap: "/" nearly always */
+    char *nsp; /* gw__root_nsp (nearly always), else heap */
     void *data;
     int gone;
     /* While on_connect runs, packets wait here so the CONNECT reply goes first. */
@@ -80,14 +80,28 @@ static gw_socket *gw__sio_find(gw_sio_conn *c, const char *nsp, size_t len)
     return NULL;
 }
 
+/* The main namespace's name, shared by its sockets: no allocation per connection. */
+static char gw__root_nsp[] = "/";
+
+static char *gw__nsp_dup(const char *nsp, size_t len)
+{
+    return len == 1 && nsp[0] == '/' ? gw__root_nsp : rc_strndup(nsp, len);
+}
+
+static void gw__socket_free(gw_socket *s)
+{
+    if (s->nsp != gw__root_nsp)
+        rc_free(s->nsp);
+    rc_free(s);
+}
+
 static void gw__sio_safe_point(evutil_socket_t fd, short what, void *arg)
 {
     gw_sio *sio = arg;
     gw_socket *s;
     while ((s = LIST_FIRST(&sio->dead))) {
         LIST_REMOVE(s, dead_link);
-        rc_free(s->nsp);
-        rc_free(s);
+        gw__socket_free(s);
     }
 }
 
@@ -167,7 +181,7 @@ static void gw__sio_connect(gw_sio_conn *c, const sio_packet *p)
     gw_socket *s = rc_calloc(1, sizeof *s);
     s->conn = c;
     s->connecting = 1;
-    s->nsp = rc_strndup(nsp, p->nsp_len);
+    s->nsp = gw__nsp_dup(nsp, p->nsp_len);
     gw_random_id(s->id);
     LIST_INSERT_HEAD(&c->sockets, s, link);
     sio->stats.sockets++;
@@ -189,8 +203,7 @@ static void gw__sio_connect(gw_sio_conn *c, const sio_packet *p)
         gw__sio_send_packet(c->session, nsp, SIO_CONNECT_ERROR, 0, 0, error, NULL);
         json_decref(error);
         json_decref(reply);
-        rc_free(s->nsp);
-        rc_free(s);
+        gw__socket_free(s);
         return;
     }
     sio->stats.connects++;

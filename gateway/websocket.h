@@ -108,23 +108,23 @@ typedef struct {
 /* Defined here so a connection can embed it; the fields are private. */
 typedef struct ws_reader {
     size_t _max_message;
-    int _expect_masked;
     /* The reassembly buffer: the message being assembled, or the one last delivered
        from it (_delivered), which is dropped at the start of the next call. */
     uint8_t *_buf;
     size_t _len, _cap;
-    int _delivered;
-    /* A data message has begun and its final frame has not been read. */
-    int _in_message;
-    int _text;
-    uint32_t _utf8;
     /* A data frame's header has been consumed and _left payload bytes are to come. */
-    int _in_frame;
-    int _fin;
-    int _masked;
-    uint8_t _mask[4];
     uint64_t _left;
     size_t _mask_off;
+    uint32_t _utf8;
+    uint8_t _mask[4];
+    /* Flags, a byte each: a reader is embedded in every connection. */
+    uint8_t _expect_masked;
+    uint8_t _delivered;
+    uint8_t _in_message; /* a data message has begun and its final frame has not been read */
+    uint8_t _text;
+    uint8_t _in_frame;
+    uint8_t _fin;
+    uint8_t _masked;
 } ws_reader;
 
 /* max_message bounds a whole data message (all its fragments); control frames are

@@ -23,6 +23,7 @@
 #include <openssl/ssl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "common/alloc.h"
 #include "common/kafka.h"
@@ -814,6 +815,10 @@ static void gw__conn_read_cb(struct bufferevent *bev, void *arg)
 {
     gw_conn *c = arg;
     struct evbuffer *in = bufferevent_get_input(bev);
+    if (c->lingering) {
+        evbuffer_drain(in, evbuffer_get_length(in));
+        return;
+    }
     if (c->state == GW_CONN_HTTP) {
         gw__read_http(c);
         gw__conn_input_bound(c);
@@ -830,13 +835,36 @@ static void gw__conn_read_cb(struct bufferevent *bev, void *arg)
     }
 }
 
+/* An HTTP answer that ends its connection is out. Closing the socket now would reset the
+ * connection if the client is still sending (the rest of a head or a body we refused with
+ * 431 or 413: unread input makes the kernel answer with RST), and a reset makes the
+ * client's kernel drop the answer it has not read yet: the client would see ECONNRESET
+ * instead of the status. So, as nginx's lingering close does, the write side is shut
+ * (FIN after the answer) and what still comes is read and dropped, using no memory, until
+ * the client closes its side or the close deadline (ROOMCAST_CLOSE_TIMEOUT_MS) passes.
+ * TLS connections close as before: their close goes through the TLS layer. */
+static void gw__conn_linger(gw_conn *c)
+{
+    c->lingering = 1;
+    shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    evbuffer_drain(in, evbuffer_get_length(in));
+    bufferevent_disable(c->bev, EV_WRITE);
+    bufferevent_enable(c->bev, EV_READ);
+}
+
 static void gw__conn_write_cb(struct bufferevent *bev, void *arg)
 {
     gw_conn *c = arg;
     if (c->corked && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
         bufferevent_disable(bev, EV_WRITE); /* drained: the safe point writes again */
     if (c->close_after_write && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
-        gw__conn_close(c);
+        if (c->lingering)
+            return;
+        if (c->state == GW_CONN_HTTP && !c->e->cfg.tls)
+            gw__conn_linger(c);
+        else
+            gw__conn_close(c);
     } else if (c->state == GW_CONN_HTTP && !c->dead) {
         /* the answer is out: the next request's deadline starts now */
         if (!c->timer || !evtimer_pending(c->timer, NULL))

@@ -56,6 +56,8 @@ struct gw_conn {
        epoll_ctl; EV_WRITE is on only while the kernel takes less than was queued */
     uint8_t corked;
     uint8_t write_due; /* on e->write_conns */
+    uint8_t lingering; /* HTTP, closing: the answer is out and the write side shut; what the
+                          client still sends is read and dropped until it closes (engine.c) */
     ws_reader ws;
     char remote[56]; /* "[IPv6]:port" fits */
     char *cors;               /* CORS headers for the request being answered (NULL: none);

@@ -289,6 +289,26 @@ test("an HTTP request past the bounds: 413 for a body over maxPayload, 431 for a
   assert.ok((await client(gwA.url, "after-431", "buyer")).connected, "the gateway goes on");
 });
 
+test("a body refused with 413 while the client is still sending it: the client reads the 413 and a clean close, not a reset", async () => {
+  // Closing a socket with unread input makes the kernel reset the connection; the gateway
+  // shuts its write side after the answer and drops what still comes (a lingering close).
+  const upload = () => new Promise((resolve) => {
+    const c = net.connect(gwA.port, "127.0.0.1", () => {
+      c.write("POST /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nContent-Length: 4000000\r\n\r\n");
+      c.write(Buffer.alloc(4000000, 0x78)); // all of it at once, as a browser's upload
+    });
+    let got = "", error = null;
+    c.setEncoding("latin1").on("data", (d) => { got += d; });
+    c.on("error", (e) => { error = e.code; });
+    c.on("close", () => resolve({ got, error }));
+  });
+  for (let i = 0; i < 5; i++) {
+    const { got, error } = await upload();
+    assert.equal(got.split(" ")[1], "413", `try ${i}: ${JSON.stringify(got.slice(0, 40))} ${error}`);
+    assert.equal(error, null, `try ${i}: the connection ended with ${error}`);
+  }
+});
+
 // Floods one gateway's "buyers" room with 10 KB events until the raw client that stopped
 // reading is dropped. The next batch is produced only once the reading client has the
 // whole previous one: what the gateway holds for it never passes one batch (500 KB), so

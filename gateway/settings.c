@@ -81,7 +81,8 @@ static rc_cfg_item *gw__items(gw_settings *s, size_t *n)
          600000, NULL, "a connection must send each request (head and body) within this, "
          "from its start or from the previous answer; bytes trickling in do not extend it"},
         {"ROOMCAST_CLOSE_TIMEOUT_MS", RC_CFG_INT, "5000", &s->close_timeout_ms, 100, 600000,
-         NULL, "a closing connection's time to take its last bytes; then it is dropped"},
+         NULL, "a closing connection's time to take its last bytes (and, over HTTP, to close its "
+               "side while what it still sends is dropped); then it is dropped"},
         {"ROOMCAST_MAX_SESSIONS_PER_CONNECTION", RC_CFG_INT, "4", &s->max_sessions_per_conn, 1,
          1000000, NULL, "live sessions opened over one TCP connection (not applied to "
          "ROOMCAST_TRUSTED_PROXIES); past it: 429"},

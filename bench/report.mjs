@@ -230,7 +230,9 @@ export function writeReport(r, out, tag, root) {
   if (r.kind === "cluster") return writeClusterReport(r, out, tag, root); // scenario 6
   fs.writeFileSync(path.join(out, `${tag}.md`), markdown(r));
   plots(r, out, tag);
-  if (root && !r.quick)
+  // only a run written to the committed results updates the docs: a run with --out
+  // elsewhere (a comparison, a check) leaves them alone
+  if (root && !r.quick && path.resolve(out) === path.join(root, "docs/benchmarks"))
     for (const f of ["README.md", "docs/benchmarks/README.md"]) replaceSection(path.join(root, f), tag, summaryMarkdown(r));
 }
 

@@ -37,6 +37,7 @@ test("README.md and docs/benchmarks/README.md show what the committed results.js
 const compared = [
   ["design-", "docs/design/exactly-once.md", "design"],
   ["choice-linger-", "docs/benchmarks/README.md", "choice-linger"],
+  ["ab-memory-", "docs/benchmarks/README.md", "ab-memory"],
 ];
 for (const [prefix, doc, tag] of compared)
   test(`${doc} shows what the committed ${prefix}*.json runs say`, () => {

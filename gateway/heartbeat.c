@@ -21,15 +21,23 @@ static int64_t gw__mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The session due first: the earlier of the lists' heads; NULL when both are empty. */
+static gw_session *gw__hb_earliest(gw_engine *e)
+{
+    gw_session *s = NULL;
+    for (int i = 0; i < GW_HB_LISTS; i++) {
+        gw_session *h = TAILQ_FIRST(&e->hb[i]);
+        if (h && (!s || h->hb_due_ms < s->hb_due_ms))
+            s = h;
+    }
+    return s;
+}
+
 /* Puts the engine's timer at the earliest head, or stops it when both lists are empty. */
 static void gw__hb_schedule(gw_engine *e, int64_t now)
 {
-    int64_t due = 0;
-    for (int i = 0; i < GW_HB_LISTS; i++) {
-        gw_session *h = TAILQ_FIRST(&e->hb[i]);
-        if (h && (!due || h->hb_due_ms < due))
-            due = h->hb_due_ms;
-    }
+    gw_session *first = gw__hb_earliest(e);
+    int64_t due = first ? first->hb_due_ms : 0;
     if (!due) {
         if (e->hb_timer_ms)
             evtimer_del(e->hb_timer);
@@ -50,15 +58,8 @@ static void gw__hb_fire(evutil_socket_t fd, short what, void *arg)
     gw_engine *e = arg;
     e->hb_timer_ms = 0;
     int64_t now = gw__mono_ms();
-    for (;;) {
-        gw_session *s = NULL;
-        for (int i = 0; i < GW_HB_LISTS; i++) {
-            gw_session *h = TAILQ_FIRST(&e->hb[i]);
-            if (h && h->hb_due_ms <= now && (!s || h->hb_due_ms < s->hb_due_ms))
-                s = h;
-        }
-        if (!s)
-            break;
+    gw_session *s;
+    while ((s = gw__hb_earliest(e)) && s->hb_due_ms <= now) {
         gw__hb_disarm(s);
         /* re-arming puts it at least 1 ms past now: this loop ends */
         gw__session_heartbeat(s);

@@ -266,14 +266,22 @@ test("at its token's exp a socket is disconnected within a second, over WebSocke
   assert.ok(await metric(gwA.adminPort, "roomcast_gateway_token_expiries_total") >= 2);
 });
 
+// One raw HTTP exchange with gateway A: writes each chunk as soon as connected, resolves
+// what came back and the connection's error code (null for a clean close).
+const exchange = (...chunks) => new Promise((resolve) => {
+  const c = net.connect(gwA.port, "127.0.0.1", () => { for (const x of chunks) c.write(x); });
+  let got = "", error = null;
+  c.setEncoding("latin1").on("data", (d) => { got += d; });
+  c.on("error", (e) => { error = e.code; });
+  c.on("close", () => resolve({ got, error }));
+});
+
 test("an HTTP request past the bounds: 413 for a body over maxPayload, 431 for a head over 8 KB or 32 headers", async () => {
-  const ask = (head) => new Promise((resolve, reject) => {
-    const c = net.connect(gwA.port, "127.0.0.1", () => c.write(head));
-    let got = "";
-    c.setEncoding("latin1").on("data", (d) => { got += d; });
-    c.on("error", reject);
-    c.on("close", () => resolve(got));
-  });
+  const ask = async (head) => {
+    const { got, error } = await exchange(head);
+    if (error) throw new Error(`the connection ended with ${error}`);
+    return got;
+  };
   const status = (r) => Number(r.split(" ")[1]);
   const before = await metric(gwA.adminPort, "roomcast_gateway_bad_requests_total");
   const path = "/socket.io/?EIO=4&transport=polling";
@@ -292,16 +300,8 @@ test("an HTTP request past the bounds: 413 for a body over maxPayload, 431 for a
 test("a body refused with 413 while the client is still sending it: the client reads the 413 and a clean close, not a reset", async () => {
   // Closing a socket with unread input makes the kernel reset the connection; the gateway
   // shuts its write side after the answer and drops what still comes (a lingering close).
-  const upload = () => new Promise((resolve) => {
-    const c = net.connect(gwA.port, "127.0.0.1", () => {
-      c.write("POST /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nContent-Length: 4000000\r\n\r\n");
-      c.write(Buffer.alloc(4000000, 0x78)); // all of it at once, as a browser's upload
-    });
-    let got = "", error = null;
-    c.setEncoding("latin1").on("data", (d) => { got += d; });
-    c.on("error", (e) => { error = e.code; });
-    c.on("close", () => resolve({ got, error }));
-  });
+  const upload = () => exchange("POST /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nContent-Length: 4000000\r\n\r\n",
+    Buffer.alloc(4000000, 0x78)); // all of it at once, as a browser's upload
   for (let i = 0; i < 5; i++) {
     const { got, error } = await upload();
     assert.equal(got.split(" ")[1], "413", `try ${i}: ${JSON.stringify(got.slice(0, 40))} ${error}`);
